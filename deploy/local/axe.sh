@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Ensures axe-core (the accessibility engine the browser tests inject into each
+# page) is installed under .cache/axe at the repository root. It is fetched by npm
+# at test time and never committed (.cache/ is in .gitignore). Idempotent.
+set -euo pipefail
+
+# Pinned: the latest 4.x that `npm view axe-core version` showed. Bump on purpose,
+# since a new axe-core can report new violations.
+AXE_VERSION=4.14.1
+
+say() { echo "axe.sh: $*"; }
+die() { echo "axe.sh: error: $*" >&2; exit 1; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+prefix="$root/.cache/axe"
+pkg="$prefix/node_modules/axe-core"
+
+installed=""
+if [[ -f "$pkg/axe.min.js" && -f "$pkg/package.json" ]]; then
+	installed=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$pkg/package.json" | head -n 1)
+fi
+if [[ "$installed" == "$AXE_VERSION" ]]; then
+	say "axe-core $AXE_VERSION is installed in $pkg"
+	exit 0
+fi
+
+if ! command -v npm >/dev/null; then
+	command -v apt-get >/dev/null || die "npm is missing and apt-get is not available: install npm (Node.js) by hand"
+	sudo=()
+	if [[ "$(id -u)" -ne 0 ]]; then
+		command -v sudo >/dev/null || die "npm is missing; installing it needs root: run 'apt-get install -y npm' as root, or install sudo"
+		sudo=(sudo)
+	fi
+	say "installing Debian's npm package: apt-get update && apt-get install -y npm"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+fi
+
+if [[ -n "$installed" ]]; then
+	say "found axe-core $installed, want $AXE_VERSION"
+fi
+say "npm install --prefix $prefix axe-core@$AXE_VERSION"
+mkdir -p "$prefix"
+npm install --prefix "$prefix" --no-audit --no-fund --no-save "axe-core@$AXE_VERSION"
+[[ -f "$pkg/axe.min.js" ]] || die "npm finished but $pkg/axe.min.js is missing"
+say "installed axe-core $AXE_VERSION in $pkg"

@@ -1,0 +1,99 @@
+package i18n
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestNegotiate(t *testing.T) {
+	tests := []struct {
+		header string
+		want   Lang
+		ok     bool
+	}{
+		{"", "", false},
+		{"eu", EU, true},
+		{"eu-ES,es;q=0.8", EU, true},
+		{"es-ES,es;q=0.9,en;q=0.5", EN, true},
+		{"de, en;q=0.3, fr;q=0.7", FR, true},
+		{"EN-gb", EN, true},
+		{"fr;q=0, en;q=0.1", EN, true},
+		{"de,es", "", false},
+		{"fr;q=abc, eu;q=0.2", EU, true},
+		{"fr;q=2", "", false},
+		{";;,,;q=", "", false},
+		{"*", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := Negotiate(tt.header)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Negotiate(%q) = %q, %v; want %q, %v", tt.header, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzNegotiate(f *testing.F) {
+	for _, s := range []string{"eu-ES,es;q=0.8", "fr;q=0.5", ",;=", "en;q=1.0000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, ok := Negotiate(s)
+		if ok {
+			if _, valid := Parse(string(l)); !valid {
+				t.Fatalf("Negotiate(%q) returned unsupported %q", s, l)
+			}
+		}
+	})
+}
+
+func catalogFS(fr, eu, en string) fstest.MapFS {
+	return fstest.MapFS{
+		"fr.json": {Data: []byte(fr)},
+		"eu.json": {Data: []byte(eu)},
+		"en.json": {Data: []byte(en)},
+	}
+}
+
+func TestLoadChecksCatalogsAgree(t *testing.T) {
+	tests := []struct {
+		name, fr, eu, en, wantErr string
+	}{
+		{"ok", `{"a":"A {n}"}`, `{"a":"{n} A"}`, `{"a":"A {n}"}`, ""},
+		{"missing key", `{"a":"A","b":"B"}`, `{"a":"A"}`, `{"a":"A","b":"B"}`, `eu: "b" is missing`},
+		{"extra key", `{"a":"A"}`, `{"a":"A"}`, `{"a":"A","z":"Z"}`, `en: "z" is not in the fr catalog`},
+		{"placeholder", `{"a":"A {n}"}`, `{"a":"A {m}"}`, `{"a":"A {n}"}`, `eu: "a" has placeholders`},
+		{"empty", `{"a":"A"}`, `{"a":" "}`, `{"a":"A"}`, `eu: "a" is empty`},
+		{"bad json", `{"a":`, `{}`, `{}`, `catalog fr`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(catalogFS(tt.fr, tt.eu, tt.en))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Load error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestT(t *testing.T) {
+	c, err := Load(catalogFS(`{"hi":"Bonjour {name}"}`, `{"hi":"Kaixo {name}"}`, `{"hi":"Hello {name}"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.T(EU, "hi", map[string]string{"name": "Miren"}); got != "Kaixo Miren" {
+		t.Errorf("T(eu) = %q", got)
+	}
+	if got := c.T("xx", "hi", nil); got != "Bonjour {name}" {
+		t.Errorf("unknown language falls back to French: %q", got)
+	}
+	if got := c.T(EN, "nope", nil); got != "nope" {
+		t.Errorf("unknown key = %q, want the key itself", got)
+	}
+}

@@ -1,0 +1,149 @@
+// Package postgres is berriz's only door to PostgreSQL and the only package
+// that imports GORM: connection pool, migrations, transactions and, as the
+// domain grows, the stores that map domain types to tables.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/berriz/berriz/internal/berriz"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Options configure the pool. Zero values take the defaults of
+// internal/config.
+type Options struct {
+	URL             string
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+	// ConnectTimeout bounds how long Open waits for the server to answer:
+	// a server started together with its database (compose, CI) retries
+	// instead of failing on the first refused connection.
+	ConnectTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// DB is the connection pool shared by every request of one berriz instance.
+type DB struct {
+	gorm *gorm.DB
+	sql  *sql.DB
+	log  *slog.Logger
+}
+
+// ErrUnavailable is returned when PostgreSQL does not answer.
+var ErrUnavailable = &berriz.Error{Kind: berriz.Unavailable, Code: "database_unavailable", Message: "error.database_unavailable"}
+
+// Open connects to PostgreSQL and waits until it answers or ConnectTimeout
+// passes.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	g, err := gorm.Open(postgres.Open(o.URL), &gorm.Config{
+		TranslateError: true,
+		// Nothing may change the schema outside migrations/.
+		DisableAutomaticPing:                     true,
+		DisableForeignKeyConstraintWhenMigrating: true,
+		Logger: logger.NewSlogLogger(o.Logger.With("component", "gorm"), logger.Config{
+			SlowThreshold:             500 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(orDefault(o.MaxOpenConns, 20))
+	sqlDB.SetMaxIdleConns(orDefault(o.MaxIdleConns, 10))
+	sqlDB.SetConnMaxLifetime(orDefault(o.ConnMaxLifetime, 30*time.Minute))
+	sqlDB.SetConnMaxIdleTime(orDefault(o.ConnMaxIdleTime, 5*time.Minute))
+	db := &DB{gorm: g, sql: sqlDB, log: o.Logger}
+	if err := db.waitReady(ctx, orDefault(o.ConnectTimeout, 30*time.Second)); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		err := db.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		db.log.Info("waiting for PostgreSQL", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("database did not answer within %s: %w", timeout, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
+}
+
+// Ping checks that PostgreSQL answers a query, for readiness checks. It runs a
+// real statement rather than a protocol ping so that a server that accepts
+// connections but cannot serve (recovery, read-only failover) is caught.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	return nil
+}
+
+// Close releases every connection of the pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// SQL exposes the standard pool for tools that need database/sql (goose,
+// test harness).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Tx runs fn in one transaction, committed when fn returns nil and rolled
+// back otherwise (including on panic). Every exported store method that
+// writes goes through it.
+func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	err := db.gorm.WithContext(ctx).Transaction(fn)
+	return translate(err)
+}
+
+// translate maps the database errors that are the caller's doing to the
+// vocabulary; anything else stays internal.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return berriz.E(berriz.NotFound, "error.not_found").WithCause(err)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return berriz.E(berriz.Conflict, "error.conflict").WithCause(err)
+	case errors.Is(err, gorm.ErrForeignKeyViolated), errors.Is(err, gorm.ErrCheckConstraintViolated):
+		return berriz.E(berriz.Invalid, "error.invalid").WithCause(err)
+	}
+	return err
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

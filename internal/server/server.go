@@ -1,0 +1,158 @@
+// Package server is everything HTTP in berriz: the one route table, the
+// middleware chain (request ids, logs, metrics, panic recovery, security
+// headers, gzip, language), rendering of the embedded templates, and the one
+// mapping of the error vocabulary to HTML pages and JSON bodies.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/berriz/berriz/internal/config"
+	"github.com/berriz/berriz/internal/i18n"
+	"github.com/berriz/berriz/web"
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+)
+
+// Deps are what the server is wired with, by hand, in cmd/berriz and in
+// tests.
+type Deps struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Database Pinger // readiness; later issues pass the full store
+	Storage  Pinger
+}
+
+// Server holds the HTTP side of one berriz instance. It keeps no state that
+// another instance would need.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	cat     *i18n.Catalogs
+	tmpl    *templates
+	assets  *assets
+	metrics *metrics
+	ready   map[string]Pinger
+	echo    *echo.Echo
+}
+
+// New builds a server from its dependencies.
+func New(d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	cat, err := i18n.Load(web.Catalogs())
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := loadTemplates(web.Templates())
+	if err != nil {
+		return nil, err
+	}
+	as, err := loadAssets(web.Static())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     d.Config,
+		log:     d.Logger,
+		cat:     cat,
+		tmpl:    tmpl,
+		assets:  as,
+		metrics: newMetrics(),
+		ready:   map[string]Pinger{},
+	}
+	if d.Database != nil {
+		s.ready["database"] = d.Database
+	}
+	if d.Storage != nil {
+		s.ready["storage"] = d.Storage
+	}
+	ipx, err := ipExtractor(d.Config.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	e := echo.NewWithConfig(echo.Config{
+		Logger:           d.Logger,
+		HTTPErrorHandler: s.handleError,
+		IPExtractor:      ipx,
+	})
+	e.Pre(s.language)
+	e.Use(
+		s.requestID,
+		s.securityHeaders,
+		s.observe,
+		s.recoverPanics,
+		s.limitBody,
+		middleware.GzipWithConfig(middleware.GzipConfig{
+			// Static files are stored pre-compressed; metrics and probes
+			// are tiny or already handled by the scraper.
+			Skipper: func(c *echo.Context) bool {
+				p := c.Request().URL.Path
+				return strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz"
+			},
+			MinLength: 512,
+		}),
+	)
+	s.mount(e)
+	s.echo = e
+	return s, nil
+}
+
+// Handler returns the HTTP handler of the server.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func ipExtractor(cidrs []string) (echo.IPExtractor, error) {
+	if len(cidrs) == 0 {
+		return echo.ExtractIPDirect(), nil
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, c := range cidrs {
+		_, n, err := net.ParseCIDR(c)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", c, err)
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
+}
+
+// Serve answers HTTP on ln until ctx is cancelled, then stops accepting new
+// connections and lets in-flight requests finish within grace.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // slow uploads on a 512 kbit/s link
+		WriteTimeout:      5 * time.Minute, // PDF downloads on the same link
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
