@@ -30,11 +30,17 @@ type S3Config struct {
 	Bucket    string
 	Region    string // may be empty for MinIO
 	UseSSL    bool
+	// PublicURL is where browsers reach the same server (scheme://host[:port],
+	// no path: a rewritten path would break the signature). Empty means
+	// browsers cannot reach it, and DownloadURL reports ok=false so the
+	// server proxies downloads itself.
+	PublicURL string
 }
 
 // S3 stores blobs as objects of one bucket.
 type S3 struct {
 	client *minio.Client
+	public *minio.Client // signs download URLs for browsers; nil when none
 	bucket string
 	region string
 }
@@ -61,7 +67,33 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err := s.ensureBucket(ctx); err != nil {
 		return nil, fmt.Errorf("s3 storage %s: %w", cfg.Endpoint, err)
 	}
+	if cfg.PublicURL != "" {
+		if s.public, err = s.publicClient(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("s3 storage public url %s: %w", cfg.PublicURL, err)
+		}
+	}
 	return s, nil
+}
+
+// publicClient builds the client that signs URLs for browsers. Signing is
+// offline, but the signature covers the region: it is asked of the internal
+// endpoint once here, so the public one is never called from the server.
+func (s *S3) publicClient(ctx context.Context, cfg S3Config) (*minio.Client, error) {
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return nil, errors.New("must be http(s)://host[:port] without path or query")
+	}
+	region := cfg.Region
+	if region == "" {
+		if region, err = s.client.GetBucketLocation(ctx, s.bucket); err != nil {
+			return nil, s3Err("bucket location", err)
+		}
+	}
+	return minio.New(u.Host, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure: u.Scheme == "https",
+		Region: region,
+	})
 }
 
 // Bucket returns the name of the bucket holding the blobs.
@@ -192,7 +224,8 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 }
 
 // DownloadURL presigns a GET whose response carries an attachment
-// Content-Disposition, so the browser saves the file under filename.
+// Content-Disposition, so the browser saves the file under filename. Without
+// a public URL it reports ok=false and the server proxies the download.
 // mime.FormatMediaType encodes non-ASCII names (RFC 2231) instead of letting
 // them break the header.
 func (s *S3) DownloadURL(ctx context.Context, key string, ttl time.Duration, filename string) (string, bool, error) {
@@ -208,8 +241,11 @@ func (s *S3) DownloadURL(ctx context.Context, key string, ttl time.Duration, fil
 			disposition = d
 		}
 	}
+	if s.public == nil {
+		return "", false, nil
+	}
 	params := url.Values{"response-content-disposition": {disposition}}
-	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, ttl, params)
+	u, err := s.public.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {
 		return "", false, s3Err("download url "+key, err)
 	}

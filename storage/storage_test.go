@@ -314,3 +314,25 @@ func tcpProxy(t *testing.T, target string) (addr string, stop func()) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset by client") }
+
+// Without a public URL browsers cannot reach the S3 server, so the store
+// says so and the server proxies downloads (keeping pages on one domain).
+func TestS3WithoutPublicURLProxies(t *testing.T) {
+	cfg := storagetest.MustS3Config(t)
+	cfg.PublicURL = ""
+	s, err := storage.NewS3(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, ok, err := s.DownloadURL(t.Context(), "certs/a.pdf", time.Minute, "a.pdf")
+	if err != nil || ok || u != "" {
+		t.Fatalf("DownloadURL = %q, %v, %v; want proxying", u, ok, err)
+	}
+	for _, bad := range []string{"ftp://x", "https://files.example.org/berriz", "//nohost", "https://h?x=1"} {
+		cfg := storagetest.MustS3Config(t)
+		cfg.PublicURL = bad
+		if _, err := storage.NewS3(t.Context(), cfg); err == nil {
+			t.Errorf("public URL %q accepted", bad)
+		}
+	}
+}

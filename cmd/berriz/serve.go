@@ -97,6 +97,7 @@ func openStorage(ctx context.Context, cfg config.Config) (storage.Store, error) 
 			Bucket:    cfg.S3Bucket,
 			Region:    cfg.S3Region,
 			UseSSL:    cfg.S3UseSSL,
+			PublicURL: cfg.S3PublicURL,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("storage: %w", err)

@@ -42,6 +42,7 @@ type Config struct {
 	S3Bucket            string
 	S3Region            string
 	S3UseSSL            bool
+	S3PublicURL         string
 	DownloadURLLifetime time.Duration
 }
 
@@ -113,6 +114,8 @@ var vars = []Var{
 		set: func(c *Config, v string) error { c.S3Region = v; return nil }},
 	{Name: "BERRIZ_S3_USE_SSL", Default: "true", Doc: "talk HTTPS to the S3 server",
 		set: func(c *Config, v string) error { return boolean(&c.S3UseSSL, v) }},
+	{Name: "BERRIZ_S3_PUBLIC_URL", Default: "", Doc: "scheme://host[:port] where browsers reach the S3 server for signed downloads; empty: berriz proxies downloads itself",
+		set: setS3PublicURL},
 	{Name: "BERRIZ_DOWNLOAD_URL_LIFETIME", Default: "5m", Doc: "validity of the signed download links handed to browsers (S3)",
 		set: func(c *Config, v string) error { return duration(&c.DownloadURLLifetime, v) }},
 }
@@ -255,6 +258,18 @@ func setPublicURL(c *Config, v string) error {
 		return errors.New("must be an absolute http or https URL without query")
 	}
 	c.PublicURL = u
+	return nil
+}
+
+func setS3PublicURL(c *Config, v string) error {
+	c.S3PublicURL = v
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return errors.New("must be http(s)://host[:port] without path: a proxy that rewrites paths breaks S3 signatures")
+	}
 	return nil
 }
 

@@ -73,6 +73,7 @@ func MustS3Config(t *testing.T) storage.S3Config {
 		AccessKey: os.Getenv(EnvS3AccessKey),
 		SecretKey: os.Getenv(EnvS3SecretKey),
 		Bucket:    bucketName(t.Name()),
+		PublicURL: "http://" + endpoint,
 	}
 	t.Cleanup(func() { removeBucket(t, cfg) })
 	return cfg

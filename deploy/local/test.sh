@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make test`: sets up everything the tests need on a fresh Debian machine,
+# then runs every test of the module against real services:
+#   PostgreSQL (started or installed by postgres.sh), a MinIO server of its
+#   own (built and started by minio.sh, stopped at exit), Debian's Chromium
+#   and axe-core from npm (chromium.sh, axe.sh).
+# BERRIZ_TEST_REQUIRE_SERVICES=1 turns every "service missing" skip into a
+# failure, so nothing is silently left out.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { echo "test.sh: $*"; }
+
+say "go $(go env GOVERSION) on $(go env GOOS)/$(go env GOARCH), $(nproc) cores"
+deploy/local/postgres.sh
+deploy/local/chromium.sh
+deploy/local/axe.sh
+
+state=$(mktemp -t berriz-minio-state.XXXXXX)
+cleanup() { deploy/local/minio.sh stop "$state" || true; }
+trap cleanup EXIT
+deploy/local/minio.sh start "$state"
+# shellcheck disable=SC1090
+. "$state"
+
+export BERRIZ_TEST_DATABASE_URL=${BERRIZ_TEST_DATABASE_URL:-postgres://berriz:berriz@127.0.0.1:5432/berriz?sslmode=disable}
+export BERRIZ_TEST_REQUIRE_SERVICES=1
+
+say "go vet ./..."
+go vet ./...
+unformatted=$(gofmt -l cmd internal migrations storage web)
+if [ -n "$unformatted" ]; then
+	echo "test.sh: gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+say "go test ./... (PostgreSQL $BERRIZ_TEST_DATABASE_URL, MinIO $BERRIZ_TEST_S3_ENDPOINT)"
+go test -count=1 -timeout 30m ./...
+
+# A short run of every fuzz target on top of its seed corpus (which the run
+# above already replayed). FUZZTIME=0 skips this.
+fuzztime=${FUZZTIME:-10s}
+if [ "$fuzztime" != 0 ]; then
+	for target in $(grep -rl --include='*_test.go' '^func Fuzz' cmd internal storage | xargs -n1 dirname | sort -u); do
+		for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$target"/*_test.go | sed 's/^func //'); do
+			say "fuzzing $fn in ./$target for $fuzztime"
+			go test -run='^$' -fuzz="^$fn\$" -fuzztime="$fuzztime" "./$target"
+		done
+	done
+fi
+say "all tests passed"
