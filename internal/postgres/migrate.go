@@ -40,7 +40,9 @@ var ErrSchemaTooNew = errors.New("the database schema is newer than this berriz 
 var ErrSchemaBehind = errors.New("the database schema has pending migrations; run `berriz migrate up` or set BERRIZ_AUTO_MIGRATE=true")
 
 func (db *DB) provider(fsys fs.FS) (*goose.Provider, error) {
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
+	// Poll the lock every second for up to five minutes: instances started
+	// together wait for the first one's migrations rather than fail.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
