@@ -26,35 +26,32 @@ var statusOf = map[berriz.Kind]int{
 	berriz.Internal:     http.StatusInternalServerError,
 }
 
-// fromStatus turns the HTTP errors raised by Echo itself (no route, wrong
-// method, body too large, bad bind) into the vocabulary.
+// byStatus describes the HTTP errors raised by Echo itself (no route, wrong
+// method, body too large, bad bind) in the vocabulary.
+var byStatus = map[int]berriz.Error{
+	http.StatusBadRequest:            {Kind: berriz.Invalid, Code: "invalid", Message: "error.invalid"},
+	http.StatusUnauthorized:          {Kind: berriz.Unauthorized, Code: "unauthorized", Message: "error.unauthorized"},
+	http.StatusForbidden:             {Kind: berriz.Forbidden, Code: "forbidden", Message: "error.forbidden"},
+	http.StatusNotFound:              {Kind: berriz.NotFound, Code: "not_found", Message: "error.page_not_found"},
+	http.StatusMethodNotAllowed:      {Kind: berriz.Invalid, Code: "method_not_allowed", Message: "error.method_not_allowed"},
+	http.StatusRequestEntityTooLarge: {Kind: berriz.TooLarge, Code: "too_large", Message: "error.too_large"},
+	http.StatusUnsupportedMediaType:  {Kind: berriz.Invalid, Code: "unsupported_media_type", Message: "error.unsupported_media_type"},
+	http.StatusTooManyRequests:       {Kind: berriz.Unavailable, Code: "too_many_requests", Message: "error.too_many_requests"},
+	http.StatusServiceUnavailable:    {Kind: berriz.Unavailable, Code: "unavailable", Message: "error.unavailable"},
+}
+
+// fromStatus returns the vocabulary error for an HTTP status.
 func fromStatus(status int, cause error) *berriz.Error {
-	e := &berriz.Error{Err: cause}
-	switch status {
-	case http.StatusNotFound:
-		e.Kind, e.Code, e.Message = berriz.NotFound, "not_found", "error.page_not_found"
-	case http.StatusMethodNotAllowed:
-		e.Kind, e.Code, e.Message = berriz.Invalid, "method_not_allowed", "error.method_not_allowed"
-	case http.StatusRequestEntityTooLarge:
-		e.Kind, e.Code, e.Message = berriz.TooLarge, "too_large", "error.too_large"
-	case http.StatusUnsupportedMediaType:
-		e.Kind, e.Code, e.Message = berriz.Invalid, "unsupported_media_type", "error.unsupported_media_type"
-	case http.StatusTooManyRequests:
-		e.Kind, e.Code, e.Message = berriz.Unavailable, "too_many_requests", "error.too_many_requests"
-	case http.StatusUnauthorized:
-		e.Kind, e.Code, e.Message = berriz.Unauthorized, "unauthorized", "error.unauthorized"
-	case http.StatusForbidden:
-		e.Kind, e.Code, e.Message = berriz.Forbidden, "forbidden", "error.forbidden"
-	case http.StatusServiceUnavailable:
-		e.Kind, e.Code, e.Message = berriz.Unavailable, "unavailable", "error.unavailable"
+	e, ok := byStatus[status]
+	switch {
+	case ok:
+	case status >= 400 && status < 500:
+		e = byStatus[http.StatusBadRequest]
 	default:
-		if status >= 400 && status < 500 {
-			e.Kind, e.Code, e.Message = berriz.Invalid, "invalid", "error.invalid"
-		} else {
-			e.Kind, e.Code, e.Message = berriz.Internal, "internal", "error.internal"
-		}
+		e = berriz.Error{Kind: berriz.Internal, Code: "internal", Message: "error.internal"}
 	}
-	return e
+	e.Err = cause
+	return &e
 }
 
 // classify returns the vocabulary error and the HTTP status for any error a
