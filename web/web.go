@@ -17,7 +17,7 @@ func Templates() fs.FS { return sub("templates") }
 // Static holds the files served under fingerprinted /static/ URLs.
 func Static() fs.FS { return sub("static") }
 
-// Catalogs holds one <lang>.json translation catalog a language.
+// Catalogs holds the translation catalogs: <lang>/<area>.json.
 func Catalogs() fs.FS { return sub("i18n") }
 
 func sub(dir string) fs.FS {

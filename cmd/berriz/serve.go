@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"github.com/berriz/berriz/internal/config"
+	"github.com/berriz/berriz/internal/mail"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/server"
 	"github.com/berriz/berriz/storage"
@@ -49,7 +50,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Deps{Config: cfg, Logger: log, Database: db, Storage: store})
+	mailer, err := mail.New(mailConfig(cfg), log)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	srv, err := server.New(server.Deps{Config: cfg, Logger: log, Store: db, Files: store, Mailer: mailer})
 	if err != nil {
 		return err
 	}
@@ -59,6 +64,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("listening", "address", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL.String())
 	return server.Serve(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+}
+
+func mailConfig(cfg config.Config) mail.Config {
+	return mail.Config{
+		Host:     cfg.SMTPHost,
+		Port:     cfg.SMTPPort,
+		Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword,
+		From:     cfg.SMTPFrom,
+		TLS:      cfg.SMTPTLS,
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -43,6 +43,21 @@ type Config struct {
 	S3Region            string
 	S3UseSSL            bool
 	S3PublicURL         string
+
+	SessionIdle        time.Duration
+	SessionLifetime    time.Duration
+	InvitationLifetime time.Duration
+	ResetLifetime      time.Duration
+	Argon2MemoryKiB    int
+	Argon2Time         int
+	Argon2Threads      int
+
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	SMTPFrom     string
+	SMTPTLS      string
 	DownloadURLLifetime time.Duration
 }
 
@@ -118,6 +133,32 @@ var vars = []Var{
 		set: setS3PublicURL},
 	{Name: "BERRIZ_DOWNLOAD_URL_LIFETIME", Default: "5m", Doc: "validity of the signed download links handed to browsers (S3)",
 		set: func(c *Config, v string) error { return duration(&c.DownloadURLLifetime, v) }},
+	{Name: "BERRIZ_SESSION_IDLE", Default: "24h", Doc: "a session unused for this long ends",
+		set: func(c *Config, v string) error { return duration(&c.SessionIdle, v) }},
+	{Name: "BERRIZ_SESSION_LIFETIME", Default: "336h", Doc: "a session ends this long after sign-in, used or not (336h = 14 days)",
+		set: func(c *Config, v string) error { return duration(&c.SessionLifetime, v) }},
+	{Name: "BERRIZ_INVITATION_LIFETIME", Default: "168h", Doc: "an invitation link works this long (168h = 7 days)",
+		set: func(c *Config, v string) error { return duration(&c.InvitationLifetime, v) }},
+	{Name: "BERRIZ_RESET_LIFETIME", Default: "1h", Doc: "a password reset link works this long",
+		set: func(c *Config, v string) error { return duration(&c.ResetLifetime, v) }},
+	{Name: "BERRIZ_ARGON2_MEMORY_KIB", Default: "19456", Doc: "argon2id memory per password hash, in KiB (OWASP minimum 19456)",
+		set: func(c *Config, v string) error { return intRange(&c.Argon2MemoryKiB, v, 8, 1<<20) }},
+	{Name: "BERRIZ_ARGON2_TIME", Default: "2", Doc: "argon2id passes per password hash",
+		set: func(c *Config, v string) error { return intRange(&c.Argon2Time, v, 1, 100) }},
+	{Name: "BERRIZ_ARGON2_THREADS", Default: "1", Doc: "argon2id parallelism per password hash",
+		set: func(c *Config, v string) error { return intRange(&c.Argon2Threads, v, 1, 255) }},
+	{Name: "BERRIZ_SMTP_HOST", Default: "", Doc: "SMTP server for outgoing mail; empty: mail is written to the log and links are shown to the operator",
+		set: func(c *Config, v string) error { c.SMTPHost = v; return nil }},
+	{Name: "BERRIZ_SMTP_PORT", Default: "587", Doc: "SMTP port",
+		set: func(c *Config, v string) error { return intRange(&c.SMTPPort, v, 1, 65535) }},
+	{Name: "BERRIZ_SMTP_USERNAME", Default: "", Doc: "SMTP user name (AUTH PLAIN); empty: no authentication",
+		set: func(c *Config, v string) error { c.SMTPUsername = v; return nil }},
+	{Name: "BERRIZ_SMTP_PASSWORD", Default: "", Secret: true, Doc: "SMTP password",
+		set: func(c *Config, v string) error { c.SMTPPassword = v; return nil }},
+	{Name: "BERRIZ_SMTP_FROM", Default: "berriz <no-reply@localhost>", Doc: "sender address of outgoing mail",
+		set: func(c *Config, v string) error { c.SMTPFrom = v; return nonEmpty(v) }},
+	{Name: "BERRIZ_SMTP_TLS", Default: "starttls", Doc: "starttls, tls (implicit, port 465) or none (loopback relays only)",
+		set: func(c *Config, v string) error { return oneOf(&c.SMTPTLS, v, "starttls", "tls", "none") }},
 }
 
 // Load parses the configuration from getenv (os.Getenv in production) and
@@ -229,6 +270,15 @@ func positiveInt64(dst *int64, v string) error {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
 		return errors.New("must be a positive whole number")
+	}
+	*dst = n
+	return nil
+}
+
+func intRange(dst *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
 	}
 	*dst = n
 	return nil

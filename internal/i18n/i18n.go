@@ -62,18 +62,36 @@ type Catalogs struct {
 
 var placeholderRE = regexp.MustCompile(`\{[a-z_][a-z0-9_]*\}`)
 
-// Load reads <lang>.json from fsys for every supported language and checks
-// that the catalogs agree: same keys, same placeholders, no empty message.
+// Load reads every <lang>/*.json file of fsys for each supported language
+// (one file per area of the product, so that areas can grow side by side)
+// and checks that the catalogs agree: same keys, same placeholders, no empty
+// message, no key defined twice.
 func Load(fsys fs.FS) (*Catalogs, error) {
 	c := &Catalogs{msgs: map[Lang]map[string]string{}}
 	for _, l := range Langs {
-		b, err := fs.ReadFile(fsys, string(l)+".json")
+		files, err := fs.Glob(fsys, string(l)+"/*.json")
 		if err != nil {
 			return nil, fmt.Errorf("catalog %s: %w", l, err)
 		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("catalog %s: no %s/*.json file", l, l)
+		}
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", l, err)
+		for _, f := range files {
+			b, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, fmt.Errorf("catalog %s: %w", f, err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("catalog %s: %w", f, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("catalog %s: %q is defined twice", f, k)
+				}
+				m[k] = v
+			}
 		}
 		c.msgs[l] = m
 	}

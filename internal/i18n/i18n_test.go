@@ -49,9 +49,9 @@ func FuzzNegotiate(f *testing.F) {
 
 func catalogFS(fr, eu, en string) fstest.MapFS {
 	return fstest.MapFS{
-		"fr.json": {Data: []byte(fr)},
-		"eu.json": {Data: []byte(eu)},
-		"en.json": {Data: []byte(en)},
+		"fr/a.json": {Data: []byte(fr)},
+		"eu/a.json": {Data: []byte(eu)},
+		"en/a.json": {Data: []byte(en)},
 	}
 }
 
@@ -64,7 +64,7 @@ func TestLoadChecksCatalogsAgree(t *testing.T) {
 		{"extra key", `{"a":"A"}`, `{"a":"A"}`, `{"a":"A","z":"Z"}`, `en: "z" is not in the fr catalog`},
 		{"placeholder", `{"a":"A {n}"}`, `{"a":"A {m}"}`, `{"a":"A {n}"}`, `eu: "a" has placeholders`},
 		{"empty", `{"a":"A"}`, `{"a":" "}`, `{"a":"A"}`, `eu: "a" is empty`},
-		{"bad json", `{"a":`, `{}`, `{}`, `catalog fr`},
+		{"bad json", `{"a":`, `{}`, `{}`, `catalog fr/a.json`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +79,21 @@ func TestLoadChecksCatalogsAgree(t *testing.T) {
 				t.Fatalf("Load error = %v, want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestLoadMergesFilesAndRefusesDuplicates(t *testing.T) {
+	fsys := catalogFS(`{"a":"A"}`, `{"a":"A"}`, `{"a":"A"}`)
+	for _, l := range []string{"fr", "eu", "en"} {
+		fsys[l+"/b.json"] = &fstest.MapFile{Data: []byte(`{"b":"B"}`)}
+	}
+	c, err := Load(fsys)
+	if err != nil || !c.Has("a") || !c.Has("b") {
+		t.Fatalf("merge: %v", err)
+	}
+	fsys["eu/c.json"] = &fstest.MapFile{Data: []byte(`{"a":"again"}`)}
+	if _, err := Load(fsys); err == nil || !strings.Contains(err.Error(), "defined twice") {
+		t.Fatalf("duplicate key: %v", err)
 	}
 }
 

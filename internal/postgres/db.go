@@ -6,12 +6,14 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/berriz/berriz/internal/berriz"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -125,19 +127,38 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 // translate maps the database errors that are the caller's doing to the
-// vocabulary; anything else stays internal.
+// vocabulary; anything else stays internal. Errors already in the
+// vocabulary pass through. Raw queries (Row, Scan) bypass GORM's
+// TranslateError, hence the PostgreSQL codes.
 func translate(err error) error {
+	var be *berriz.Error
+	var pg *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	case errors.As(err, &be):
+		return err
+	case isNoRows(err):
 		return berriz.E(berriz.NotFound, "error.not_found").WithCause(err)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return berriz.E(berriz.Conflict, "error.conflict").WithCause(err)
 	case errors.Is(err, gorm.ErrForeignKeyViolated), errors.Is(err, gorm.ErrCheckConstraintViolated):
 		return berriz.E(berriz.Invalid, "error.invalid").WithCause(err)
+	case errors.As(err, &pg):
+		switch pg.Code {
+		case "23505": // unique_violation
+			return berriz.E(berriz.Conflict, "error.conflict").WithCause(err)
+		case "23503", "23514", "22001", "22P02": // foreign key, check, too long, bad text
+			return berriz.E(berriz.Invalid, "error.invalid").WithCause(err)
+		case "40001", "40P01": // serialization failure, deadlock: another writer won
+			return berriz.E(berriz.Conflict, "error.conflict").WithCause(err)
+		}
 	}
 	return err
+}
+
+func isNoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, gorm.ErrRecordNotFound)
 }
 
 func orDefault[T comparable](v, def T) T {
@@ -147,3 +168,10 @@ func orDefault[T comparable](v, def T) T {
 	}
 	return v
 }
+
+// bytea passes a byte slice to GORM as one value: a bare []byte argument
+// would be expanded into a list like any other slice.
+type bytea []byte
+
+// Value implements driver.Valuer.
+func (b bytea) Value() (driver.Value, error) { return []byte(b), nil }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/i18n"
 	"github.com/labstack/echo/v5"
 )
@@ -21,7 +22,11 @@ type templates struct {
 }
 
 func loadTemplates(fsys fs.FS) (*templates, error) {
-	layout, err := template.New("layout.html").Option("missingkey=error").ParseFS(fsys, "layout.html")
+	layout, err := template.New("layout.html").Funcs(template.FuncMap{
+		"dict": dict,
+		"add":  func(a, b int) int { return a + b },
+		"sub":  func(a, b int) int { return a - b },
+	}).ParseFS(fsys, "layout.html", "partials.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
@@ -31,7 +36,7 @@ func loadTemplates(fsys fs.FS) (*templates, error) {
 	}
 	t := &templates{pages: map[string]*template.Template{}}
 	for _, f := range files {
-		if f == "layout.html" {
+		if f == "layout.html" || f == "partials.html" {
 			continue
 		}
 		clone, err := layout.Clone()
@@ -56,6 +61,12 @@ type Page struct {
 	Nav       []NavItem
 	Languages []LangLink
 	Data      any
+	// Principal is who is signed in, or nil.
+	Principal *account.Principal
+	// CSRF is the token every form posts in its hidden "csrf" field.
+	CSRF string
+	// Form is the form being shown again with its errors, or nil.
+	Form *Form
 
 	cat    *i18n.Catalogs
 	assets *assets
@@ -95,27 +106,59 @@ func (p *Page) URL(target string) string { return localURL(p.Lang, target) }
 // Asset returns the fingerprinted URL of a static file.
 func (p *Page) Asset(name string) string { return p.assets.URL(name) }
 
-// navigation lists the main menu; later issues add entries by role.
-var navigation = []struct{ key, path string }{
-	{"nav.home", "/"},
-	{"nav.about", "/about"},
+// navigation lists the main menu: who sees an entry is decided by the same
+// policy as the route it leads to.
+var navigation = []struct {
+	key, path string
+	access    account.Access
+}{
+	{"nav.home", "/", account.Public},
+	{"nav.organisations", "/admin/organisations", account.Operator},
+	{"nav.users", "/admin/users", account.Operator},
+	{"nav.invitations", "/admin/invitations", account.Operator},
+	{"nav.events", "/admin/events", account.Operator},
+	{"nav.members", "/org/members", account.OrgAdmin},
+	{"nav.account", "/account", account.UserOnly},
+	{"nav.about", "/about", account.Public},
+}
+
+// dict builds a map for passing several values to a partial template.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }
 
 func (s *Server) newPage(c *echo.Context, titleKey string, data any) *Page {
 	lang := langOf(c)
 	current := c.Request().URL.Path
 	p := &Page{
-		Lang:  lang,
-		Title: s.cat.T(lang, titleKey, nil),
-		Path:  current,
-		Data:  data,
-		Flash: s.takeFlash(c),
-		cat:   s.cat,
+		Lang:      lang,
+		Title:     s.cat.T(lang, titleKey, nil),
+		Path:      current,
+		Data:      data,
+		Flash:     s.takeFlash(c),
+		Principal: principalOf(c),
+		CSRF:      s.csrfToken(c),
+		cat:       s.cat,
 		// assets are shared and read-only.
 		assets: s.assets,
 	}
 	for _, n := range navigation {
-		p.Nav = append(p.Nav, NavItem{Key: n.key, Href: localURL(lang, n.path), Current: n.path == current})
+		if n.access != account.Public && account.Authorize(n.access, p.Principal, false) != nil {
+			continue
+		}
+		p.Nav = append(p.Nav, NavItem{Key: n.key, Href: localURL(lang, n.path), Current: n.path == current ||
+			n.path != "/" && strings.HasPrefix(current, n.path+"/")})
 	}
 	target := current
 	if q := c.Request().URL.RawQuery; q != "" {
@@ -132,12 +175,23 @@ func (s *Server) newPage(c *echo.Context, titleKey string, data any) *Page {
 // render writes a page with the given status. Pages carry an ETag so that a
 // revisit over a slow link costs a 304 instead of the whole page.
 func (s *Server) render(c *echo.Context, status int, name, titleKey string, data any) error {
+	return s.renderPage(c, status, name, s.newPage(c, titleKey, data))
+}
+
+// renderForm writes a page showing a form, with its values and errors.
+func (s *Server) renderForm(c *echo.Context, status int, name, titleKey string, f *Form, data any) error {
+	p := s.newPage(c, titleKey, data)
+	p.Form = f
+	return s.renderPage(c, status, name, p)
+}
+
+func (s *Server) renderPage(c *echo.Context, status int, name string, p *Page) error {
 	t, ok := s.tmpl.pages[name]
 	if !ok {
 		return fmt.Errorf("render: no template %q", name)
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", s.newPage(c, titleKey, data)); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	h := c.Response().Header()

@@ -3,19 +3,22 @@ package server
 import (
 	"net/http"
 
+	"github.com/berriz/berriz/internal/account"
 	"github.com/labstack/echo/v5"
 )
 
-// Access says who may call a route. The authorization policy (deny by
-// default) reads it; every route must declare one, and the route × role test
-// covers every entry.
-type Access string
+// Access says who may call a route (see account.Authorize, the one policy).
+type Access = account.Access
 
-// Access levels known so far; later issues add roles.
+// Access levels of the route table.
 const (
-	// Public routes answer anyone, signed in or not.
-	Public Access = "public"
-	// Loopback routes answer local clients, or holders of the metrics token.
+	Public   = account.Public
+	SignedIn = account.SignedIn
+	UserOnly = account.UserOnly
+	OrgAdmin = account.OrgAdmin
+	Operator = account.Operator
+	// Loopback routes answer local clients, or holders of the metrics token;
+	// the handler checks.
 	Loopback Access = "loopback"
 )
 
@@ -31,6 +34,15 @@ type Route struct {
 // routes is THE route table: every URL berriz answers is listed here and
 // nowhere else.
 func (s *Server) routes() []Route {
+	var all []Route
+	for _, area := range [][]Route{s.baseRoutes(), s.accountRoutes(), s.orgRoutes(), s.adminRoutes(), s.apiRoutes()} {
+		all = append(all, area...)
+	}
+	return all
+}
+
+// baseRoutes are the public pages, operations endpoints and sign-in flows.
+func (s *Server) baseRoutes() []Route {
 	return []Route{
 		{http.MethodGet, "/", "home", Public, s.home},
 		{http.MethodGet, "/about", "about", Public, s.about},
@@ -39,14 +51,31 @@ func (s *Server) routes() []Route {
 		{http.MethodGet, "/metrics", "metrics", Loopback, s.serveMetrics},
 		{http.MethodGet, "/static/*", "static", Public, s.assets.serve},
 		{http.MethodGet, "/favicon.ico", "favicon", Public, s.favicon},
+
+		{http.MethodGet, "/login", "login_form", Public, s.loginForm},
+		{http.MethodPost, "/login", "login", Public, s.login},
+		{http.MethodPost, "/logout", "logout", UserOnly, s.logout},
+		{http.MethodGet, "/password/forgot", "forgot_form", Public, s.forgotForm},
+		{http.MethodPost, "/password/forgot", "forgot", Public, s.forgot},
+		{http.MethodGet, "/password/reset/:token", "reset_form", Public, s.resetForm},
+		{http.MethodPost, "/password/reset/:token", "reset", Public, s.reset},
+		{http.MethodGet, "/invitations/:token", "accept_form", Public, s.acceptForm},
+		{http.MethodPost, "/invitations/:token", "accept", Public, s.accept},
 	}
 }
 
 // Routes returns the route table, for documentation and policy tests.
 func (s *Server) Routes() []Route { return s.routes() }
 
+// mount registers every route behind the policy guard. A route without an
+// access level is a programming error that must never reach production.
 func (s *Server) mount(e *echo.Echo) {
 	for _, r := range s.routes() {
-		e.AddRoute(echo.Route{Method: r.Method, Path: r.Path, Name: r.Name, Handler: r.Handler})
+		if r.Access == "" {
+			panic("route " + r.Method + " " + r.Path + " declares no access")
+		}
+		if _, err := e.AddRoute(echo.Route{Method: r.Method, Path: r.Path, Name: r.Name, Handler: s.guard(r)}); err != nil {
+			panic(err)
+		}
 	}
 }

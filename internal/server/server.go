@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/config"
+	"github.com/berriz/berriz/internal/mail"
+	"github.com/berriz/berriz/internal/postgres"
+	"github.com/berriz/berriz/storage"
 	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/web"
 	"github.com/labstack/echo/v5"
@@ -24,10 +29,15 @@ import (
 // Deps are what the server is wired with, by hand, in cmd/berriz and in
 // tests.
 type Deps struct {
-	Config   config.Config
-	Logger   *slog.Logger
-	Database Pinger // readiness; later issues pass the full store
-	Storage  Pinger
+	Config config.Config
+	Logger *slog.Logger
+	// Store is the database; nil only in tests of the HTTP plumbing alone.
+	Store *postgres.DB
+	Files storage.Store
+	// Mailer sends invitations and reset links; nil writes them to the log.
+	Mailer mail.Sender
+	// Clock tells the time; nil is time.Now.
+	Clock func() time.Time
 }
 
 // Server holds the HTTP side of one berriz instance. It keeps no state that
@@ -41,12 +51,24 @@ type Server struct {
 	metrics *metrics
 	ready   map[string]Pinger
 	echo    *echo.Echo
+	store   *postgres.DB
+	files   storage.Store
+	mailer  mail.Sender
+	clock   func() time.Time
+	csrfKey []byte
+	argon2  account.Argon2Params
 }
 
 // New builds a server from its dependencies.
 func New(d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Mailer == nil {
+		var err error
+		if d.Mailer, err = mail.New(mail.Config{}, d.Logger); err != nil {
+			return nil, err
+		}
 	}
 	cat, err := i18n.Load(web.Catalogs())
 	if err != nil {
@@ -68,12 +90,25 @@ func New(d Deps) (*Server, error) {
 		assets:  as,
 		metrics: newMetrics(),
 		ready:   map[string]Pinger{},
+		store:   d.Store,
+		files:   d.Files,
+		mailer:  d.Mailer,
+		clock:   d.Clock,
+		argon2: account.Argon2Params{MemoryKiB: uint32(d.Config.Argon2MemoryKiB), Time: uint32(d.Config.Argon2Time),
+			Threads: uint8(d.Config.Argon2Threads)},
 	}
-	if d.Database != nil {
-		s.ready["database"] = d.Database
+	if d.Store != nil {
+		s.ready["database"] = d.Store
+		// The CSRF key is shared by every instance through the database.
+		if s.csrfKey, err = d.Store.Secret(context.Background(), "csrf"); err != nil {
+			return nil, fmt.Errorf("csrf key: %w", err)
+		}
+	} else {
+		s.csrfKey = make([]byte, 32)
+		_, _ = rand.Read(s.csrfKey)
 	}
-	if d.Storage != nil {
-		s.ready["storage"] = d.Storage
+	if d.Files != nil {
+		s.ready["storage"] = d.Files
 	}
 	ipx, err := ipExtractor(d.Config.TrustedProxies)
 	if err != nil {
@@ -91,6 +126,7 @@ func New(d Deps) (*Server, error) {
 		s.observe,
 		s.recoverPanics,
 		s.limitBody,
+		s.authenticate,
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			// Static files are stored pre-compressed; metrics and probes
 			// are tiny or already handled by the scraper.

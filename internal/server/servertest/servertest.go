@@ -33,6 +33,8 @@ type Options struct {
 	// DatabaseURL replaces the fresh test database (for outage tests that
 	// route the connection through a proxy).
 	DatabaseURL string
+	// Clock replaces time.Now, for tests of expiry.
+	Clock func() time.Time
 }
 
 // Env is a running test server and what it is wired to.
@@ -58,6 +60,10 @@ func MustStart(t *testing.T, opts Options) *Env {
 		"BERRIZ_DATABASE_URL": dbURL,
 		"BERRIZ_STORAGE_DIR":  t.TempDir(),
 		"BERRIZ_LOG_LEVEL":    "debug",
+		// Tests hash many passwords on a 2-core machine: the cheapest
+		// argon2id parameters keep them fast (production uses the defaults).
+		"BERRIZ_ARGON2_MEMORY_KIB": "64",
+		"BERRIZ_ARGON2_TIME":       "1",
 	}
 	for k, v := range opts.Env {
 		vars[k] = v
@@ -91,7 +97,7 @@ func MustStart(t *testing.T, opts Options) *Env {
 		}
 		store = d
 	}
-	srv, err := server.New(server.Deps{Config: cfg, Logger: log, Database: db, Storage: store})
+	srv, err := server.New(server.Deps{Config: cfg, Logger: log, Store: db, Files: store, Clock: opts.Clock})
 	if err != nil {
 		t.Fatalf("servertest: server: %v", err)
 	}
