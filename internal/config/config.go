@@ -23,26 +23,26 @@ type Config struct {
 	LogFormat string // "text" or "json"
 	LogLevel  string
 
-	DatabaseURL         string
-	DBMaxOpenConns      int
-	DBMaxIdleConns      int
-	DBConnMaxLifetime   time.Duration
-	DBConnMaxIdleTime   time.Duration
-	DBConnectTimeout    time.Duration
-	AutoMigrate         bool
-	ShutdownTimeout     time.Duration
-	MaxBodyBytes        int64
-	TrustedProxies      []string
-	MetricsToken        string
-	Storage             string // "disk" or "s3"
-	StorageDir          string
-	S3Endpoint          string
-	S3AccessKey         string
-	S3SecretKey         string
-	S3Bucket            string
-	S3Region            string
-	S3UseSSL            bool
-	S3PublicURL         string
+	DatabaseURL       string
+	DBMaxOpenConns    int
+	DBMaxIdleConns    int
+	DBConnMaxLifetime time.Duration
+	DBConnMaxIdleTime time.Duration
+	DBConnectTimeout  time.Duration
+	AutoMigrate       bool
+	ShutdownTimeout   time.Duration
+	MaxBodyBytes      int64
+	TrustedProxies    []string
+	MetricsToken      string
+	Storage           string // "disk" or "s3"
+	StorageDir        string
+	S3Endpoint        string
+	S3AccessKey       string
+	S3SecretKey       string
+	S3Bucket          string
+	S3Region          string
+	S3UseSSL          bool
+	S3PublicURL       string
 
 	SessionIdle        time.Duration
 	SessionLifetime    time.Duration
@@ -52,12 +52,12 @@ type Config struct {
 	Argon2Time         int
 	Argon2Threads      int
 
-	SMTPHost     string
-	SMTPPort     int
-	SMTPUsername string
-	SMTPPassword string
-	SMTPFrom     string
-	SMTPTLS      string
+	SMTPHost            string
+	SMTPPort            int
+	SMTPUsername        string
+	SMTPPassword        string
+	SMTPFrom            string
+	SMTPTLS             string
 	DownloadURLLifetime time.Duration
 }
 

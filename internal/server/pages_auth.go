@@ -90,10 +90,13 @@ func (s *Server) login(c *echo.Context) error {
 		}
 		_ = s.store.RecordEvent(ctx, postgres.Event{Kind: postgres.EventLoginFailed, IP: ip, Detail: email, SubjectUserID: u.ID})
 		f.Message = s.cat.T(langOf(c), "error.login_failed", nil)
+		status := http.StatusUnauthorized
 		if locked > 0 {
 			f.Message = s.cat.T(langOf(c), "error.login_throttled", map[string]string{"minutes": minutes(locked)})
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(locked.Seconds())+1))
+			status = http.StatusTooManyRequests
 		}
-		return s.renderForm(c, http.StatusUnauthorized, "login", "login.title", f, loginPage{Next: next})
+		return s.renderForm(c, status, "login", "login.title", f, loginPage{Next: next})
 	}
 	if err := s.store.ResetLoginFailures(ctx, keys[0]); err != nil {
 		return err

@@ -77,12 +77,15 @@ type Browser struct {
 	CSRF   string
 	// Bearer, when set, is sent as an API token instead of cookies.
 	Bearer string
+	// Header is sent with every request (e.g. X-Forwarded-For, with
+	// BERRIZ_TRUSTED_PROXIES set, to play clients at other addresses).
+	Header http.Header
 }
 
 // Anonymous returns a browser that is not signed in.
 func (e *Env) Anonymous(t testing.TB) *Browser {
 	jar, _ := cookiejar.New(nil)
-	return &Browser{t: t, base: e.URL, client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &Browser{t: t, base: e.URL, Header: http.Header{}, client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -136,6 +139,9 @@ func (b *Browser) Do(method, path string, body io.Reader, headers ...string) (*h
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	for k, v := range b.Header {
+		req.Header[k] = v
 	}
 	if b.Bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+b.Bearer)
