@@ -1,0 +1,249 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/postgres"
+	"github.com/berriz/berriz/internal/server"
+	"github.com/berriz/berriz/internal/server/servertest"
+)
+
+// expectedAccess is who may call every route, written here by hand and not
+// read from the route table: a route added without an entry here fails the
+// test, and an entry that disagrees with the table fails it too.
+var expectedAccess = map[string]account.Access{
+	"GET /":                       account.Public,
+	"GET /about":                  account.Public,
+	"GET /healthz":                account.Public,
+	"GET /readyz":                 account.Public,
+	"GET /metrics":                server.Loopback,
+	"GET /static/*":               account.Public,
+	"GET /favicon.ico":            account.Public,
+	"GET /login":                  account.Public,
+	"POST /login":                 account.Public,
+	"POST /logout":                account.UserOnly,
+	"GET /password/forgot":        account.Public,
+	"POST /password/forgot":       account.Public,
+	"GET /password/reset/:token":  account.Public,
+	"POST /password/reset/:token": account.Public,
+	"GET /invitations/:token":     account.Public,
+	"POST /invitations/:token":    account.Public,
+}
+
+// principal is one kind of caller of the matrix.
+type principal struct {
+	name  string
+	kind  account.OrgKind // "" for anonymous
+	admin bool
+	token string // "": browser session; "read" or "write": a user token; "org": an organisation token
+}
+
+var principals = []principal{
+	{name: "anonymous"},
+	{name: "operator", kind: account.KindOperator, admin: true},
+	{name: "operator_read_token", kind: account.KindOperator, admin: true, token: "read"},
+	{name: "operator_write_token", kind: account.KindOperator, admin: true, token: "write"},
+	{name: "donor_admin", kind: account.KindCommune, admin: true},
+	{name: "donor", kind: account.KindCompany},
+	{name: "donor_write_token", kind: account.KindCompany, token: "write"},
+	{name: "technician_admin", kind: account.KindWorkshop, admin: true},
+	{name: "technician", kind: account.KindWorkshop},
+	{name: "beneficiary_admin", kind: account.KindSchool, admin: true},
+	{name: "beneficiary", kind: account.KindAssociation},
+	{name: "observatory_user", kind: account.KindObservatory, admin: true},
+	{name: "observatory_token", kind: account.KindObservatory, token: "org"},
+}
+
+// allowed is the expected answer of the policy for one principal, derived
+// from DOMAIN.md's roles independently of account.Authorize.
+func allowed(a account.Access, p principal, write bool) bool {
+	if a == account.Public || a == server.Loopback {
+		return true
+	}
+	if p.kind == "" {
+		return false
+	}
+	readOnly := p.token == "read" || p.kind == account.KindObservatory
+	if write && readOnly {
+		return false
+	}
+	switch a {
+	case account.SignedIn:
+		return true
+	case account.UserOnly:
+		return p.token != "org"
+	case account.OrgAdmin:
+		return p.token != "org" && (p.kind == account.KindOperator || p.admin && p.kind != account.KindObservatory)
+	case account.Operator:
+		return p.token != "org" && p.kind == account.KindOperator
+	}
+	return false
+}
+
+// victims are the objects that path parameters point at: they belong to an
+// organisation none of the principals is in, so allowed calls change
+// nothing the other principals rely on.
+type victims struct {
+	org, user, invitation, token int64
+}
+
+func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Browser, victims) {
+	t.Helper()
+	ctx := context.Background()
+	callers := map[string]*servertest.Browser{}
+	orgs := map[account.OrgKind]account.Organisation{}
+	for _, p := range principals {
+		if p.kind == "" {
+			b := env.Anonymous(t)
+			b.Get("/login")
+			callers[p.name] = b
+			continue
+		}
+		org, ok := orgs[p.kind]
+		if !ok {
+			org = env.MustOrg(t, p.kind, "Org "+string(p.kind))
+			orgs[p.kind] = org
+		}
+		switch p.token {
+		case "org":
+			callers[p.name] = env.API(t, env.MustToken(t, org.ID, 0, "read"))
+		case "read", "write":
+			u := env.MustUser(t, org.ID, p.name, p.admin)
+			callers[p.name] = env.API(t, env.MustToken(t, org.ID, u.ID, p.token))
+		default:
+			u := env.MustUser(t, org.ID, p.name, p.admin)
+			callers[p.name] = env.SignIn(t, u.Email)
+		}
+	}
+	var v victims
+	vo := env.MustOrg(t, account.KindCommune, "Victim commune")
+	vu := env.MustUser(t, vo.ID, "Victim", true)
+	env.MustUser(t, vo.ID, "Victim colleague", false)
+	_, hash := account.NewToken()
+	inv, err := env.DB.CreateInvitation(ctx, postgres.NewInvitation{Hash: hash, OrgID: vo.ID, Email: "invited@example.org",
+		Lang: "fr", ExpiresAt: time.Now().Add(time.Hour)}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.MustToken(t, vo.ID, vu.ID, "write")
+	toks, err := env.DB.ListTokens(ctx, postgres.TokenFilter{UserID: vu.ID})
+	if err != nil || len(toks) != 1 {
+		t.Fatalf("victim token: %v", err)
+	}
+	v = victims{org: vo.ID, user: vu.ID, invitation: inv.ID, token: toks[0].ID}
+	return callers, v
+}
+
+var paramRE = regexp.MustCompile(`:[a-z_]+|\*`)
+
+// concretePath fills a route's parameters with the victims' ids.
+func concretePath(t *testing.T, path string, v victims) string {
+	t.Helper()
+	return paramRE.ReplaceAllStringFunc(path, func(param string) string {
+		switch {
+		case param == "*":
+			return "css/berriz.0000000000.css"
+		case param == ":token" && (strings.HasPrefix(path, "/invitations/") || strings.HasPrefix(path, "/password/")):
+			plain, _ := account.NewToken()
+			return plain
+		case strings.Contains(path, "/organisations/"+param) && !strings.Contains(path, "tokens/"+param):
+			return strconv.FormatInt(v.org, 10)
+		case strings.Contains(path, "/users/"+param) || strings.Contains(path, "/members/"+param):
+			return strconv.FormatInt(v.user, 10)
+		case strings.Contains(path, "/invitations/"+param):
+			return strconv.FormatInt(v.invitation, 10)
+		case strings.Contains(path, "/tokens/"+param):
+			return strconv.FormatInt(v.token, 10)
+		}
+		t.Fatalf("%s: no victim for parameter %s; teach concretePath about it", path, param)
+		return ""
+	})
+}
+
+// refusedByPolicy tells a refusal of the guard (401 or 403 with the
+// policy's error codes) from any other answer.
+func refusedByPolicy(status int, body string) bool {
+	if status != http.StatusUnauthorized && status != http.StatusForbidden {
+		return false
+	}
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &e) != nil {
+		return false // an HTML page answered by the handler itself (a failed sign-in)
+	}
+	return e.Error.Code == "unauthorized" || e.Error.Code == "forbidden" || e.Error.Code == "read_only"
+}
+
+// TestRouteRoleMatrix calls every route of the table as every kind of
+// principal and checks that the policy lets through exactly who it should.
+func TestRouteRoleMatrix(t *testing.T) {
+	probe := servertest.MustStart(t, servertest.Options{})
+	routes := probe.Server.Routes()
+	seen := map[string]bool{}
+	for _, r := range routes {
+		key := r.Method + " " + r.Path
+		if seen[key] {
+			t.Errorf("%s registered twice", key)
+		}
+		seen[key] = true
+		want, ok := expectedAccess[key]
+		if !ok {
+			t.Errorf("route %s (access %s) has no entry in expectedAccess: decide who may call it and add it", key, r.Access)
+			continue
+		}
+		if r.Access != want {
+			t.Errorf("route %s declares access %s, the matrix expects %s", key, r.Access, want)
+		}
+	}
+	for key := range expectedAccess {
+		if !seen[key] {
+			t.Errorf("expectedAccess lists %s, which is not in the route table", key)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	for _, r := range routes {
+		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
+			t.Parallel()
+			env := servertest.MustStart(t, servertest.Options{})
+			callers, v := seedMatrix(t, env)
+			path := concretePath(t, r.Path, v)
+			write := r.Method != http.MethodGet && r.Method != http.MethodHead
+			// Self-destructive calls (signing out, deleting one's account)
+			// only affect their caller, so one environment serves all.
+			for _, p := range principals {
+				b := callers[p.name]
+				headers := []string{"Accept", "application/json"}
+				var body *strings.Reader
+				if write {
+					headers = append(headers, "Content-Type", "application/json", "X-CSRF-Token", b.CSRF)
+					body = strings.NewReader("{}")
+				}
+				var resp *http.Response
+				var got string
+				if body != nil {
+					resp, got = b.Do(r.Method, path, body, headers...)
+				} else {
+					resp, got = b.Do(r.Method, path, nil, headers...)
+				}
+				refused := refusedByPolicy(resp.StatusCode, got)
+				if want := allowed(r.Access, p, write); refused == want {
+					t.Errorf("%s as %s: status %d (refused=%v, want allowed=%v)\n%.300s", path, p.name, resp.StatusCode, refused, want, got)
+				}
+				if resp.StatusCode >= 500 && r.Path != "/readyz" {
+					t.Errorf("%s as %s: %d\n%.300s", path, p.name, resp.StatusCode, got)
+				}
+			}
+		})
+	}
+}
