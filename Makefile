@@ -4,10 +4,14 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-## run: start berriz on http://127.0.0.1:8080 with local PostgreSQL and files on disk
+## run: start berriz on http://127.0.0.1:8080 with local PostgreSQL and files on disk,
+## loading the demo territory (accounts printed) when the database is empty
 run:
 	deploy/local/postgres.sh
-	go run -ldflags "$(LDFLAGS)" ./cmd/berriz serve
+	go build -ldflags "$(LDFLAGS)" -o .cache/berriz ./cmd/berriz
+	.cache/berriz migrate up
+	.cache/berriz demo --if-empty
+	.cache/berriz serve
 
 ## test: set up PostgreSQL, MinIO, Chromium and axe-core, then run every test
 test:

@@ -42,6 +42,8 @@ Usage:
   berriz serve            run the web server (see berriz serve --help)
   berriz migrate up       apply pending database migrations
   berriz migrate status   list migrations and whether they are applied
+  berriz user create      create an operator or a member of an organisation (see berriz user --help)
+  berriz demo             load a demo territory into an empty database (see berriz demo --help)
   berriz version          print the version
 
 Configuration comes from BERRIZ_* environment variables: berriz serve --help lists them.
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "berriz", versionString())
 		return nil
