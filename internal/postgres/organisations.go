@@ -53,22 +53,40 @@ func (db *DB) CreateOrganisation(ctx context.Context, o account.Organisation, ac
 	return o, nil
 }
 
-// UpdateOrganisation changes name, kind, commune and official id.
+// UpdateOrganisation replaces name, kind, commune and official id.
 func (db *DB) UpdateOrganisation(ctx context.Context, id int64, o account.Organisation, actor *account.Principal, ip string) error {
+	_, err := db.PatchOrganisation(ctx, id, func(account.Organisation) (account.Organisation, error) { return o, nil }, actor, ip)
+	return err
+}
+
+// PatchOrganisation changes an organisation with change, which receives the
+// current row under its lock and returns the new one (validated): two
+// concurrent partial updates are applied one after the other, neither lost.
+func (db *DB) PatchOrganisation(ctx context.Context, id int64, change func(account.Organisation) (account.Organisation, error),
+	actor *account.Principal, ip string) (account.Organisation, error) {
+	var out account.Organisation
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		var oldKind string
-		if err := tx.Raw(`SELECT kind FROM organisations WHERE id = ? FOR UPDATE`, id).Row().Scan(&oldKind); err != nil {
+		var cur account.Organisation
+		err := tx.Raw(`SELECT `+orgColumns+` FROM organisations o WHERE o.id = ? FOR UPDATE`, id).Row().
+			Scan(&cur.ID, &cur.Kind, &cur.Name, &cur.Commune, &cur.OfficialID, &cur.Active, &cur.CreatedAt, &cur.UpdatedAt, &cur.Members)
+		if err != nil {
 			return notFound(err, "error.org_not_found")
 		}
-		res := tx.Exec(`UPDATE organisations SET kind = ?, name = ?, commune = ?, official_id = nullif(?, '') WHERE id = ?`,
-			o.Kind, o.Name, o.Commune, o.OfficialID, id)
-		if res.Error != nil {
-			return officialIDConflict(res.Error)
+		o, err := change(cur)
+		if err != nil {
+			return err
 		}
+		err = tx.Raw(`UPDATE organisations SET kind = ?, name = ?, commune = ?, official_id = nullif(?, '') WHERE id = ?
+			RETURNING updated_at`, o.Kind, o.Name, o.Commune, o.OfficialID, id).Row().Scan(&o.UpdatedAt)
+		if err != nil {
+			return officialIDConflict(err)
+		}
+		o.ID, o.Active, o.CreatedAt, o.Members = id, cur.Active, cur.CreatedAt, cur.Members
+		out = o
 		detail := o.Name
-		if oldKind != string(o.Kind) {
+		if cur.Kind != o.Kind {
 			// A new kind changes every member's role.
-			detail = fmt.Sprintf("%s: kind %s -> %s", o.Name, oldKind, o.Kind)
+			detail = fmt.Sprintf("%s: kind %s -> %s", o.Name, cur.Kind, o.Kind)
 			if err := recordEvent(tx, Event{Kind: EventRoleChanged, Actor: actor, SubjectOrgID: id, IP: ip, Detail: detail}); err != nil {
 				return err
 			}
@@ -76,9 +94,9 @@ func (db *DB) UpdateOrganisation(ctx context.Context, id int64, o account.Organi
 		return recordEvent(tx, Event{Kind: EventOrgUpdated, Actor: actor, SubjectOrgID: id, IP: ip, Detail: detail})
 	})
 	if err != nil {
-		return fmt.Errorf("update organisation %d: %w", id, err)
+		return account.Organisation{}, fmt.Errorf("update organisation %d: %w", id, err)
 	}
-	return nil
+	return out, nil
 }
 
 // SetOrganisationActive activates or deactivates an organisation.
