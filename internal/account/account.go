@@ -3,6 +3,7 @@ package account
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/berriz/berriz/internal/berriz"
@@ -115,20 +116,38 @@ type OrgInput struct {
 	OfficialID string `json:"official_id" form:"official_id"`
 }
 
+// Line normalises a one-line text typed by a person (a name, a label):
+// inner white space collapsed, ends trimmed. It refuses an empty text, one
+// longer than max characters, and invalid UTF-8 or control characters, which
+// no name contains and PostgreSQL would refuse anyway. The error's message
+// is the key to show next to the field.
+func Line(s string, max int) (string, error) {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && !unicode.IsSpace(r) }) >= 0 {
+		return "", berriz.E(berriz.Invalid, "error.invalid_text")
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "", berriz.E(berriz.Invalid, "error.required")
+	case n > max:
+		return "", berriz.E(berriz.Invalid, "error.too_long")
+	}
+	return s, nil
+}
+
 // Validate checks an organisation and returns it normalised, or an Invalid
 // error carrying every failing field.
 func (in OrgInput) Validate() (Organisation, error) {
 	f := berriz.FieldErrors{}
-	o := Organisation{Kind: OrgKind(strings.TrimSpace(in.Kind)), Name: strings.Join(strings.Fields(in.Name), " "), Active: true}
+	o := Organisation{Kind: OrgKind(strings.TrimSpace(in.Kind)), Active: true}
 	if !o.Kind.Valid() {
 		f.Add("kind", "error.org_kind")
 	}
-	switch n := utf8.RuneCountInString(o.Name); {
-	case n == 0:
-		f.Add("name", "error.required")
-	case n > 200:
-		f.Add("name", "error.too_long")
+	name, err := Line(in.Name, 200)
+	if err != nil {
+		f.Add("name", berriz.As(err).Message)
 	}
+	o.Name = name
 	c, err := NormalizeCommune(in.Commune)
 	if err != nil {
 		f.Add("commune", berriz.As(err).Message)
@@ -214,6 +233,10 @@ const (
 	// UserOnly answers a person acting for itself (a session, or one of its
 	// own tokens), never an organisation token.
 	UserOnly Access = "user"
+	// Session answers a person signed in through a browser session, never
+	// an API token: for what a token must not do, such as minting tokens
+	// that would outlive its own revocation.
+	Session Access = "session"
 	// OrgAdmin answers administrators of their organisation, and operators.
 	OrgAdmin Access = "org_admin"
 	// Operator answers operators only.
@@ -241,6 +264,8 @@ func Authorize(a Access, p *Principal, write bool) error {
 		allowed = true
 	case UserOnly:
 		allowed = p.UserID != 0
+	case Session:
+		allowed = p.UserID != 0 && p.SessionID != nil
 	case OrgAdmin:
 		allowed = p.UserID != 0 && (p.IsOperator() || p.OrgAdmin && p.Role() != RoleObservatory)
 	case Operator:

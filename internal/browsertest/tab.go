@@ -125,6 +125,9 @@ func (tab *Tab) Navigate(url string) {
 	if msg := tab.rec.failure(); msg != "" {
 		tab.fatalf("navigate to %s: %s", url, msg)
 	}
+	// Requests the page starts after its load event (the favicon) must end
+	// here, or the next navigation cancels them and waits on them forever.
+	tab.waitIdle()
 }
 
 // Fill sets the value of an input, textarea or select matched by the CSS
@@ -175,7 +178,8 @@ func (tab *Tab) Click(selector string) {
 		case now.navSeq > before.navSeq && tab.rec.failure() != "":
 			tab.fatalf("click %s: navigation failed: %s", selector, tab.rec.failure())
 		case now.navSeq > before.navSeq && now.loadSeq == now.navSeq:
-			return // the new document has loaded
+			tab.waitIdle() // see Navigate
+			return         // the new document has loaded
 		case now.sameDoc > before.sameDoc && now.navSeq == before.navSeq:
 			return // fragment or history navigation: nothing to load
 		case now.navSeq == before.navSeq && now.requested == before.requested && time.Since(start) > clickGrace:

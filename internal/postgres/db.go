@@ -148,7 +148,7 @@ func translate(err error) error {
 		switch pg.Code {
 		case "23505": // unique_violation
 			return berriz.E(berriz.Conflict, "error.conflict").WithCause(err)
-		case "23503", "23514", "22001", "22P02": // foreign key, check, too long, bad text
+		case "23503", "23514", "22001", "22P02", "22021", "22P05": // foreign key, check, too long, bad text or encoding
 			return berriz.E(berriz.Invalid, "error.invalid").WithCause(err)
 		case "40001", "40P01": // serialization failure, deadlock: another writer won
 			return berriz.E(berriz.Conflict, "error.conflict").WithCause(err)

@@ -1,4 +1,187 @@
 package server
 
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/berriz/berriz/internal/berriz"
+	"github.com/berriz/berriz/internal/postgres"
+	"github.com/labstack/echo/v5"
+)
+
+// The JSON API v1: the same domain calls as the pages (see shared.go), for
+// scripts and the observatory's clients. Its contract is openapi.json, which
+// a test keeps in step with this table. Errors are answered by handleError,
+// like everywhere else.
+
+// apiMaxBody caps JSON request bodies well below the upload limit of the
+// middleware: no API document is anywhere near this size.
+const apiMaxBody = 1 << 20
+
 // apiRoutes lists the routes of this area; routes() appends them to the table.
-func (s *Server) apiRoutes() []Route { return nil }
+func (s *Server) apiRoutes() []Route {
+	const v1 = "/api/v1"
+	return []Route{
+		{http.MethodGet, v1 + "/openapi.json", "api_openapi", Public, s.apiOpenAPI},
+		{http.MethodGet, v1 + "/me", "api_me", SignedIn, s.apiMe},
+
+		{http.MethodGet, v1 + "/organisations", "api_organisations", Operator, s.apiOrganisations},
+		{http.MethodPost, v1 + "/organisations", "api_organisation_create", Operator, s.apiCreateOrganisation},
+		{http.MethodGet, v1 + "/organisations/:id", "api_organisation", SignedIn, s.apiOrganisation},
+		{http.MethodPatch, v1 + "/organisations/:id", "api_organisation_update", Operator, s.apiUpdateOrganisation},
+		{http.MethodPost, v1 + "/organisations/:id/deactivate", "api_organisation_deactivate", Operator, s.apiSetOrganisationActive(false)},
+		{http.MethodPost, v1 + "/organisations/:id/activate", "api_organisation_activate", Operator, s.apiSetOrganisationActive(true)},
+
+		{http.MethodGet, v1 + "/users", "api_users", OrgAdmin, s.apiUsers},
+		{http.MethodGet, v1 + "/users/:id", "api_user", OrgAdmin, s.apiUser},
+		{http.MethodPost, v1 + "/users/:id/revoke-sessions", "api_user_revoke_sessions", Operator, s.apiRevokeSessions},
+
+		{http.MethodGet, v1 + "/invitations", "api_invitations", OrgAdmin, s.apiInvitations},
+		{http.MethodPost, v1 + "/invitations", "api_invitation_create", OrgAdmin, s.apiCreateInvitation},
+		{http.MethodDelete, v1 + "/invitations/:id", "api_invitation_revoke", OrgAdmin, s.apiRevokeInvitation},
+
+		{http.MethodGet, v1 + "/tokens", "api_tokens", UserOnly, s.apiTokens},
+		{http.MethodPost, v1 + "/tokens", "api_token_create", Session, s.apiCreateToken},
+		{http.MethodDelete, v1 + "/tokens/:id", "api_token_revoke", UserOnly, s.apiRevokeToken},
+	}
+}
+
+// apiPage is the envelope of every listing.
+type apiPage[T any] struct {
+	Items []T `json:"items"`
+	Page  int `json:"page"`
+	Pages int `json:"pages"`
+	Total int `json:"total"`
+}
+
+func pageOf[T any](items []T, p postgres.Page) apiPage[T] {
+	if items == nil {
+		items = []T{} // an empty listing is [], never null
+	}
+	return apiPage[T]{Items: items, Page: p.Number, Pages: p.Pages(), Total: p.Total}
+}
+
+// apiJSON answers a JSON body that no cache may keep: API answers are
+// personal, and some carry a secret shown once.
+func apiJSON(c *echo.Context, status int, v any) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(status, v)
+}
+
+// decodeJSON reads a request body into v, strictly: application/json only,
+// one object, no unknown field, every value of the declared type. Whatever
+// the client sent wrong is its error (4xx), never ours.
+func decodeJSON(c *echo.Context, v any) error {
+	r := c.Request()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return echo.ErrUnsupportedMediaType
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, apiMaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		// Trailing data after the object: a concatenation or a typo.
+		return berriz.E(berriz.Invalid, "error.json_syntax")
+	}
+	return nil
+}
+
+// decodeError says what was wrong with a body in the error vocabulary,
+// naming the field when there is one.
+func decodeError(err error) error {
+	var (
+		tooBig    *http.MaxBytesError
+		syntax    *json.SyntaxError
+		wrongType *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return err // handleError answers 413
+	case errors.As(err, &wrongType):
+		if wrongType.Field == "" {
+			return berriz.E(berriz.Invalid, "error.json_object").WithCause(err)
+		}
+		f := berriz.FieldErrors{}
+		f.Add(wrongType.Field, "error.json_type")
+		return wrapCause(f.Err(), err)
+	case errors.As(err, &syntax), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return berriz.E(berriz.Invalid, "error.json_syntax").WithCause(err)
+	}
+	// encoding/json reports unknown fields only in its message.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if field, uerr := strconv.Unquote(name); uerr == nil {
+			f := berriz.FieldErrors{}
+			f.Add(field, "error.json_unknown_field")
+			return wrapCause(f.Err(), err)
+		}
+	}
+	return berriz.E(berriz.Invalid, "error.json_syntax").WithCause(err)
+}
+
+func wrapCause(verr, cause error) error {
+	return berriz.As(verr).WithCause(cause)
+}
+
+// queryID reads an optional numeric query parameter (0 when absent).
+func queryID(c *echo.Context, name string) (int64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		f := berriz.FieldErrors{}
+		f.Add(name, "error.query_id")
+		return 0, f.Err()
+	}
+	return id, nil
+}
+
+// queryBool reads an optional true/false query parameter (nil when absent).
+func queryBool(c *echo.Context, name string) (*bool, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		f := berriz.FieldErrors{}
+		f.Add(name, "error.query_bool")
+		return nil, f.Err()
+	}
+	return &b, nil
+}
+
+// orgParam is the organisation a listing of users or invitations covers:
+// an operator's ?organisation_id= (0: every organisation), or the caller's
+// own organisation. Naming another one is answered as if it did not exist.
+func (s *Server) orgParam(c *echo.Context) (int64, error) {
+	p := principalOf(c)
+	id, err := queryID(c, "organisation_id")
+	if err != nil {
+		return 0, err
+	}
+	if !p.IsOperator() {
+		if id != 0 && id != p.OrgID {
+			return 0, berriz.E(berriz.NotFound, "error.org_not_found")
+		}
+		return p.OrgID, nil
+	}
+	if id != 0 {
+		if _, err := s.store.Organisation(c.Request().Context(), id); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}

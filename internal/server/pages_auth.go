@@ -261,11 +261,9 @@ func (s *Server) accept(c *echo.Context) error {
 		return err
 	}
 	f := s.newForm(c, acceptLabels)
-	name := strings.Join(strings.Fields(f.Values.Get("name")), " ")
-	if name == "" {
-		f.Errors["name"] = s.cat.T(langOf(c), "error.required", nil)
-	} else if len([]rune(name)) > 200 {
-		f.Errors["name"] = s.cat.T(langOf(c), "error.too_long", nil)
+	name, nerr := account.Line(f.Values.Get("name"), 200)
+	if nerr != nil {
+		f.Errors["name"] = s.cat.T(langOf(c), berriz.As(nerr).Message, nil)
 	}
 	hash, ok, err := s.newPassword(c, f, inv.Email)
 	if err != nil {

@@ -36,6 +36,57 @@ var expectedAccess = map[string]account.Access{
 	"POST /password/reset/:token": account.Public,
 	"GET /invitations/:token":     account.Public,
 	"POST /invitations/:token":    account.Public,
+
+	"GET /account":                     account.UserOnly,
+	"POST /account":                    account.UserOnly,
+	"GET /account/password":            account.UserOnly,
+	"POST /account/password":           account.UserOnly,
+	"GET /account/export":              account.UserOnly,
+	"GET /account/delete":              account.UserOnly,
+	"POST /account/delete":             account.UserOnly,
+	"GET /account/tokens":              account.UserOnly,
+	"POST /account/tokens":             account.Session,
+	"POST /account/tokens/:id/revoke":  account.UserOnly,
+	"GET /org/members":                 account.OrgAdmin,
+	"POST /org/members/:id/admin":      account.OrgAdmin,
+	"POST /org/members/:id/remove":     account.OrgAdmin,
+	"GET /org/invitations":             account.OrgAdmin,
+	"POST /org/invitations":            account.OrgAdmin,
+	"POST /org/invitations/:id/revoke": account.OrgAdmin,
+
+	"GET /admin/organisations":                           account.Operator,
+	"GET /admin/organisations/new":                       account.Operator,
+	"POST /admin/organisations":                          account.Operator,
+	"GET /admin/organisations/:id":                       account.Operator,
+	"POST /admin/organisations/:id":                      account.Operator,
+	"POST /admin/organisations/:id/deactivate":           account.Operator,
+	"POST /admin/organisations/:id/activate":             account.Operator,
+	"POST /admin/organisations/:id/invitations":          account.Operator,
+	"POST /admin/organisations/:id/tokens":               account.Operator,
+	"POST /admin/organisations/:id/tokens/:token/revoke": account.Operator,
+	"GET /admin/users":                                   account.Operator,
+	"POST /admin/users/:id/revoke-sessions":              account.Operator,
+	"GET /admin/invitations":                             account.Operator,
+	"POST /admin/invitations/:id/revoke":                 account.Operator,
+	"GET /admin/events":                                  account.Operator,
+
+	"GET /api/v1/openapi.json":                  account.Public,
+	"GET /api/v1/me":                            account.SignedIn,
+	"GET /api/v1/organisations":                 account.Operator,
+	"POST /api/v1/organisations":                account.Operator,
+	"GET /api/v1/organisations/:id":             account.SignedIn,
+	"PATCH /api/v1/organisations/:id":           account.Operator,
+	"POST /api/v1/organisations/:id/deactivate": account.Operator,
+	"POST /api/v1/organisations/:id/activate":   account.Operator,
+	"GET /api/v1/users":                         account.OrgAdmin,
+	"GET /api/v1/users/:id":                     account.OrgAdmin,
+	"POST /api/v1/users/:id/revoke-sessions":    account.Operator,
+	"GET /api/v1/invitations":                   account.OrgAdmin,
+	"POST /api/v1/invitations":                  account.OrgAdmin,
+	"DELETE /api/v1/invitations/:id":            account.OrgAdmin,
+	"GET /api/v1/tokens":                        account.UserOnly,
+	"POST /api/v1/tokens":                       account.Session,
+	"DELETE /api/v1/tokens/:id":                 account.UserOnly,
 }
 
 // principal is one kind of caller of the matrix.
@@ -80,6 +131,8 @@ func allowed(a account.Access, p principal, write bool) bool {
 		return true
 	case account.UserOnly:
 		return p.token != "org"
+	case account.Session:
+		return p.token == ""
 	case account.OrgAdmin:
 		return p.token != "org" && (p.kind == account.KindOperator || p.admin && p.kind != account.KindObservatory)
 	case account.Operator:

@@ -15,6 +15,7 @@ const (
 	Public   = account.Public
 	SignedIn = account.SignedIn
 	UserOnly = account.UserOnly
+	Session  = account.Session
 	OrgAdmin = account.OrgAdmin
 	Operator = account.Operator
 	// Loopback routes answer local clients, or holders of the metrics token;

@@ -17,10 +17,10 @@ import (
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/config"
+	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/internal/mail"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/storage"
-	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/web"
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"

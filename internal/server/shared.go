@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/berriz"
@@ -112,13 +111,14 @@ type Issued struct {
 // operator naming an organisation, an organisation token.
 func (s *Server) issueToken(c *echo.Context, in TokenInput) (Issued, error) {
 	p := principalOf(c)
+	if p.TokenID != 0 {
+		// A token that could mint tokens would outlive its own revocation.
+		return Issued{}, berriz.E(berriz.Forbidden, "error.token_from_token")
+	}
 	f := berriz.FieldErrors{}
-	name := strings.Join(strings.Fields(in.Name), " ")
-	switch n := len([]rune(name)); {
-	case n == 0:
-		f.Add("name", "error.required")
-	case n > 100:
-		f.Add("name", "error.too_long")
+	name, err := account.Line(in.Name, 100)
+	if err != nil {
+		f.Add("name", berriz.As(err).Message)
 	}
 	if in.Scope != "read" && in.Scope != "write" {
 		f.Add("scope", "error.token_scope")
