@@ -156,6 +156,12 @@ func TestTokenPrincipals(t *testing.T) {
 	if err != nil || !p.ReadOnly || p.UserID != 0 || p.OrgID != obs.ID {
 		t.Fatalf("principal %+v %v", p, err)
 	}
+	school := mustOrg(t, db, account.KindSchool, "École")
+	_, h2 := account.NewToken()
+	_, err = db.CreateToken(ctx, postgres.NewToken{OrgID: school.ID, Name: "x", Scope: "read", Prefix: "brz_y", Hash: h2}, nil, "")
+	if e := berriz.As(err); e.Kind != berriz.Invalid || e.Fields["organisation_id"] == "" {
+		t.Fatalf("organisation token for a school: %v", err)
+	}
 	if err := db.RevokeToken(ctx, tok.ID, 0, true, nil, ""); err != nil {
 		t.Fatal(err)
 	}

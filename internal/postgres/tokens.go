@@ -48,7 +48,8 @@ func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	return t, err
 }
 
-// CreateToken stores a token. Observatory tokens are always read-only,
+// CreateToken stores a token. Organisation tokens (no user) exist only for
+// observatory organisations, and observatory tokens are always read-only,
 // whatever was asked.
 func (db *DB) CreateToken(ctx context.Context, n NewToken, actor *account.Principal, ip string) (Token, error) {
 	var t Token
@@ -63,6 +64,11 @@ func (db *DB) CreateToken(ctx context.Context, n NewToken, actor *account.Princi
 		}
 		if account.OrgKind(kind).Role() == account.RoleObservatory {
 			n.Scope = "read"
+		} else if n.UserID == 0 {
+			// A token without a person is for observatory clients only: any
+			// other would be a power no one answers for.
+			return &berriz.Error{Kind: berriz.Invalid, Code: "invalid", Message: "error.invalid_fields",
+				Fields: map[string]string{"organisation_id": "error.org_token_observatory"}}
 		}
 		var userID, createdBy any
 		if n.UserID != 0 {

@@ -12,6 +12,7 @@ import (
 const (
 	langCookie = "berriz_lang"
 	ctxLang    = "berriz.lang"
+	ctxChosen  = "berriz.lang_chosen" // the visitor chose the language (prefix or cookie)
 	ctxPath    = "berriz.path" // the path as requested, before the prefix is stripped
 )
 
@@ -29,9 +30,11 @@ func (s *Server) language(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusMovedPermanently, "/"+string(lang)+"/")
 		}
 		remember := fromPrefix
+		chosen := fromPrefix
 		if !fromPrefix {
 			if ck, err := r.Cookie(langCookie); err == nil {
 				lang, _ = i18n.Parse(ck.Value)
+				chosen = lang != ""
 			}
 			if lang == "" {
 				var ok bool
@@ -47,6 +50,7 @@ func (s *Server) language(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		c.Set(ctxLang, lang)
+		c.Set(ctxChosen, chosen)
 		c.Response().Header().Add("Vary", "Cookie, Accept-Language")
 		return next(c)
 	}
@@ -71,6 +75,10 @@ func stripLangPrefix(r *http.Request) (i18n.Lang, bool) {
 	}
 	return "", false
 }
+
+// langChosen reports whether the visitor picked the request's language
+// (URL prefix or remembered choice) rather than the browser's defaults.
+func langChosen(c *echo.Context) bool { b, _ := c.Get(ctxChosen).(bool); return b }
 
 func langOf(c *echo.Context) i18n.Lang {
 	if l, ok := c.Get(ctxLang).(i18n.Lang); ok {

@@ -104,8 +104,11 @@ func (s *Server) login(c *echo.Context) error {
 	if err := s.startSession(c, u.ID); err != nil {
 		return err
 	}
-	lang, _ := i18n.Parse(u.Lang)
-	if lang != "" {
+	// A language the person picked on this visit wins; otherwise the one of
+	// their profile does.
+	lang := langOf(c)
+	if pref, ok := i18n.Parse(u.Lang); ok && !langChosen(c) {
+		lang = pref
 		s.setCookie(c, langCookie, string(lang), 365*24*time.Hour)
 	}
 	return c.Redirect(http.StatusSeeOther, orDefault(next, localURL(lang, "/account")))
