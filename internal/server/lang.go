@@ -13,7 +13,7 @@ const (
 	langCookie = "berriz_lang"
 	ctxLang    = "berriz.lang"
 	ctxChosen  = "berriz.lang_chosen" // the visitor chose the language (prefix or cookie)
-	ctxPath    = "berriz.path" // the path as requested, before the prefix is stripped
+	ctxPath    = "berriz.path"        // the path as requested, before the prefix is stripped
 )
 
 // language picks the request's language before routing: a /eu/, /en/ or /fr/
