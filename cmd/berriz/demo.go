@@ -234,26 +234,7 @@ func seedDemo(ctx context.Context, db *postgres.DB, p demoParams) (demoResult, e
 // establishment number stem: the SIREN gets its Luhn key, then the whole
 // 14 digits get theirs, as INSEE numbers them.
 func demoSIRET(siren8, nic4 string) string {
-	return luhnComplete(luhnComplete(siren8) + nic4)
-}
-
-// luhnComplete appends the digit that makes digits pass the Luhn check
-// (e.g. a 13-digit SIRET prefix becomes a valid 14-digit SIRET).
-func luhnComplete(digits string) string {
-	sum := 0
-	double := true // the appended key is not doubled, the digit before it is
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return digits + strconv.Itoa((10-sum%10)%10)
+	return account.LuhnComplete(account.LuhnComplete(siren8) + nic4)
 }
 
 // demoUAI appends the check letter to the seven digits of a UAI.

@@ -43,14 +43,14 @@ func TestDemoTerritory(t *testing.T) {
 
 func TestOfficialIDHelpers(t *testing.T) {
 	// 732 829 320 00074: a SIRET whose key is its last digit.
-	if got := luhnComplete("7328293200007"); got != "73282932000074" {
+	if got := account.LuhnComplete("7328293200007"); got != "73282932000074" {
 		t.Errorf("luhnComplete = %s", got)
 	}
 	for _, stem := range []string{"0000000", "1234567", "4242424", "9999999"} {
-		if s := luhnComplete(stem + "000000"); len(s) != 14 {
-			t.Errorf("luhnComplete(%s) = %s", stem, s)
+		if s := account.LuhnComplete(stem + "000000"); len(s) != 14 {
+			t.Errorf("account.LuhnComplete(%s) = %s", stem, s)
 		} else if _, err := account.NormalizeSIRET(s); err != nil {
-			t.Errorf("luhnComplete(%s) = %s: %v", stem, s, err)
+			t.Errorf("account.LuhnComplete(%s) = %s: %v", stem, s, err)
 		}
 		if _, err := account.NormalizeUAI(demoUAI(stem)); err != nil {
 			t.Errorf("demoUAI(%s) = %s: %v", stem, demoUAI(stem), err)
@@ -58,7 +58,7 @@ func TestOfficialIDHelpers(t *testing.T) {
 	}
 	// The SIREN inside a demo SIRET carries its own key too.
 	s := demoSIRET("21649910", "0001")
-	if !strings.HasPrefix(s, luhnComplete("21649910")) {
+	if !strings.HasPrefix(s, account.LuhnComplete("21649910")) {
 		t.Errorf("demoSIRET = %s", s)
 	}
 }

@@ -92,8 +92,15 @@ func NormalizeSIRET(s string) (string, error) {
 
 // luhn reports whether a string of ASCII digits passes the Luhn check.
 func luhn(digits string) bool {
+	return len(digits) > 1 && LuhnComplete(digits[:len(digits)-1]) == digits
+}
+
+// LuhnComplete appends to a string of ASCII digits the check digit that
+// makes it pass the Luhn check (a 13-digit SIRET prefix becomes a valid
+// SIRET).
+func LuhnComplete(digits string) string {
 	sum := 0
-	double := false
+	double := true // the appended key is not doubled, the digit before it is
 	for i := len(digits) - 1; i >= 0; i-- {
 		d := int(digits[i] - '0')
 		if double {
@@ -105,7 +112,7 @@ func luhn(digits string) bool {
 		sum += d
 		double = !double
 	}
-	return sum%10 == 0
+	return digits + string(rune('0'+(10-sum%10)%10))
 }
 
 func digitSum(digits string) int {
