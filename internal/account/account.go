@@ -241,6 +241,10 @@ const (
 	OrgAdmin Access = "org_admin"
 	// Operator answers operators only.
 	Operator Access = "operator"
+	// Donor answers members of donor organisations, and operators.
+	Donor Access = "donor"
+	// Workshop answers technicians (members of workshops), and operators.
+	Workshop Access = "workshop"
 )
 
 // Authorize is the one authorization policy, deny by default. write is true
@@ -270,6 +274,10 @@ func Authorize(a Access, p *Principal, write bool) error {
 		allowed = p.UserID != 0 && (p.IsOperator() || p.OrgAdmin && p.Role() != RoleObservatory)
 	case Operator:
 		allowed = p.UserID != 0 && p.IsOperator()
+	case Donor:
+		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleDonor
+	case Workshop:
+		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleTechnician
 	}
 	if !allowed {
 		return berriz.E(berriz.Forbidden, "error.forbidden")

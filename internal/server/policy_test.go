@@ -137,6 +137,11 @@ func allowed(a account.Access, p principal, write bool) bool {
 		return p.token != "org" && (p.kind == account.KindOperator || p.admin && p.kind != account.KindObservatory)
 	case account.Operator:
 		return p.token != "org" && p.kind == account.KindOperator
+	case account.Donor:
+		return p.token != "org" && p.kind == account.KindOperator ||
+			p.kind == account.KindCommune || p.kind == account.KindCompany
+	case account.Workshop:
+		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindWorkshop
 	}
 	return false
 }

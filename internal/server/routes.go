@@ -18,6 +18,8 @@ const (
 	Session  = account.Session
 	OrgAdmin = account.OrgAdmin
 	Operator = account.Operator
+	Donor    = account.Donor
+	Workshop = account.Workshop
 	// Loopback routes answer local clients, or holders of the metrics token;
 	// the handler checks.
 	Loopback Access = "loopback"
@@ -36,7 +38,7 @@ type Route struct {
 // nowhere else.
 func (s *Server) routes() []Route {
 	var all []Route
-	for _, area := range [][]Route{s.baseRoutes(), s.accountRoutes(), s.orgRoutes(), s.adminRoutes(), s.apiRoutes()} {
+	for _, area := range [][]Route{s.baseRoutes(), s.accountRoutes(), s.orgRoutes(), s.adminRoutes(), s.apiRoutes(), s.tagRoutes(), s.donationRoutes()} {
 		all = append(all, area...)
 	}
 	return all
