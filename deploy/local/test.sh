@@ -2,8 +2,9 @@
 # `make test`: sets up everything the tests need on a fresh Debian machine,
 # then runs every test of the module against real services:
 #   PostgreSQL (started or installed by postgres.sh), a MinIO server of its
-#   own (built and started by minio.sh, stopped at exit), Debian's Chromium
-#   and axe-core from npm (chromium.sh, axe.sh).
+#   own (built and started by minio.sh, stopped at exit), Debian's Chromium,
+#   axe-core from npm (chromium.sh, axe.sh), and poppler-utils for the PDF
+#   label checks (poppler.sh).
 # BERRIZ_TEST_REQUIRE_SERVICES=1 turns every "service missing" skip into a
 # failure, so nothing is silently left out.
 set -euo pipefail
@@ -15,6 +16,7 @@ say "go $(go env GOVERSION) on $(go env GOOS)/$(go env GOARCH), $(nproc) cores"
 deploy/local/postgres.sh
 deploy/local/chromium.sh
 deploy/local/axe.sh
+deploy/local/poppler.sh
 
 state=$(mktemp -t berriz-minio-state.XXXXXX)
 cleanup() { deploy/local/minio.sh stop "$state" || true; }

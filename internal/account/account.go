@@ -245,6 +245,9 @@ const (
 	Donor Access = "donor"
 	// Workshop answers technicians (members of workshops), and operators.
 	Workshop Access = "workshop"
+	// Inventory answers whoever follows donated equipment: donors (their
+	// own), technicians (what their workshop holds) and operators.
+	Inventory Access = "inventory"
 )
 
 // Authorize is the one authorization policy, deny by default. write is true
@@ -278,6 +281,8 @@ func Authorize(a Access, p *Principal, write bool) error {
 		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleDonor
 	case Workshop:
 		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleTechnician
+	case Inventory:
+		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleTechnician || p.Role() == RoleDonor
 	}
 	if !allowed {
 		return berriz.E(berriz.Forbidden, "error.forbidden")

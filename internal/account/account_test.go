@@ -50,6 +50,11 @@ func TestAuthorize(t *testing.T) {
 		{Workshop, school, R, berriz.Forbidden},
 		{Workshop, op, R, berriz.Internal},
 		{Workshop, nil, R, berriz.Unauthorized},
+		{Inventory, donor, R, berriz.Internal},
+		{Inventory, tech, R, berriz.Internal},
+		{Inventory, school, R, berriz.Forbidden},
+		{Inventory, obsToken, R, berriz.Forbidden},
+		{Inventory, opToken, R, berriz.Internal},
 		{Access("nonsense"), op, R, berriz.Forbidden},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/donation"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/server"
 	"github.com/berriz/berriz/internal/server/servertest"
+	"github.com/berriz/berriz/internal/tag"
 )
 
 // expectedAccess is who may call every route, written here by hand and not
@@ -69,6 +72,25 @@ var expectedAccess = map[string]account.Access{
 	"GET /admin/invitations":                             account.Operator,
 	"POST /admin/invitations/:id/revoke":                 account.Operator,
 	"GET /admin/events":                                  account.Operator,
+
+	"GET /tags":                      account.Workshop,
+	"POST /tags":                     account.Workshop,
+	"GET /tags/calibration.pdf":      account.Workshop,
+	"GET /tags/:id":                  account.Workshop,
+	"GET /tags/:id/sheet.pdf":        account.Workshop,
+	"GET /tags/code/:code/label.png": account.Workshop,
+	"GET /tags/code/:code/label.svg": account.Workshop,
+
+	"GET /donations":                 account.Inventory,
+	"GET /donations/new":             account.Donor,
+	"POST /donations":                account.Donor,
+	"GET /donations/import":          account.Donor,
+	"POST /donations/import":         account.Donor,
+	"POST /donations/import/confirm": account.Donor,
+	"GET /donations/template.csv":    account.Donor,
+	"GET /donations/:id":             account.Inventory,
+	"POST /donations/:id/workshop":   account.Operator,
+	"POST /donations/:id/state":      account.Workshop,
 
 	"GET /api/v1/openapi.json":                  account.Public,
 	"GET /api/v1/me":                            account.SignedIn,
@@ -142,6 +164,9 @@ func allowed(a account.Access, p principal, write bool) bool {
 			p.kind == account.KindCommune || p.kind == account.KindCompany
 	case account.Workshop:
 		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindWorkshop
+	case account.Inventory:
+		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindWorkshop ||
+			p.kind == account.KindCommune || p.kind == account.KindCompany
 	}
 	return false
 }
@@ -151,6 +176,9 @@ func allowed(a account.Access, p principal, write bool) bool {
 // nothing the other principals rely on.
 type victims struct {
 	org, user, invitation, token int64
+	tagBatch                     int64
+	tagCode                      string
+	donation                     int64
 }
 
 func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Browser, victims) {
@@ -197,6 +225,18 @@ func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Brows
 		t.Fatalf("victim token: %v", err)
 	}
 	v = victims{org: vo.ID, user: vu.ID, invitation: inv.ID, token: toks[0].ID}
+	// A tag batch of a workshop none of the principals belongs to.
+	vw := env.MustOrg(t, account.KindWorkshop, "Victim workshop")
+	batch, codes, err := env.DB.CreateTagBatch(ctx, vw.ID, 0, 2, func() (tag.Code, error) { return tag.Generate(rand.Reader) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.tagBatch, v.tagCode = batch.ID, codes[0].Compact()
+	d, err := env.DB.CreateDonation(ctx, vo.ID, nil, "Victim donation", "", []donation.Line{{Category: "laptop", Quantity: 1, WeightKg: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.donation = d.ID
 	return callers, v
 }
 
@@ -218,6 +258,12 @@ func concretePath(t *testing.T, path string, v victims) string {
 			return strconv.FormatInt(v.user, 10)
 		case strings.Contains(path, "/invitations/"+param):
 			return strconv.FormatInt(v.invitation, 10)
+		case strings.HasPrefix(path, "/donations/") && param == ":id":
+			return strconv.FormatInt(v.donation, 10)
+		case strings.HasPrefix(path, "/tags/") && param == ":id":
+			return strconv.FormatInt(v.tagBatch, 10)
+		case param == ":code":
+			return v.tagCode
 		case strings.Contains(path, "/tokens/"+param):
 			return strconv.FormatInt(v.token, 10)
 		}

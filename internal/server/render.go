@@ -107,19 +107,20 @@ func (p *Page) URL(target string) string { return localURL(p.Lang, target) }
 func (p *Page) Asset(name string) string { return p.assets.URL(name) }
 
 // navigation lists the main menu: who sees an entry is decided by the same
-// policy as the route it leads to.
+// policy as the route it leads to. The brand links home and the footer
+// links the about page: every element counts against the page budget.
 var navigation = []struct {
 	key, path string
 	access    account.Access
 }{
-	{"nav.home", "/", account.Public},
 	{"nav.organisations", "/admin/organisations", account.Operator},
 	{"nav.users", "/admin/users", account.Operator},
 	{"nav.invitations", "/admin/invitations", account.Operator},
 	{"nav.events", "/admin/events", account.Operator},
 	{"nav.members", "/org/members", account.OrgAdmin},
+	{"nav.donations", "/donations", account.Inventory},
+	{"nav.tags", "/tags", account.Workshop},
 	{"nav.account", "/account", account.UserOnly},
-	{"nav.about", "/about", account.Public},
 }
 
 // dict builds a map for passing several values to a partial template.

@@ -12,14 +12,15 @@ type Access = account.Access
 
 // Access levels of the route table.
 const (
-	Public   = account.Public
-	SignedIn = account.SignedIn
-	UserOnly = account.UserOnly
-	Session  = account.Session
-	OrgAdmin = account.OrgAdmin
-	Operator = account.Operator
-	Donor    = account.Donor
-	Workshop = account.Workshop
+	Public    = account.Public
+	SignedIn  = account.SignedIn
+	UserOnly  = account.UserOnly
+	Session   = account.Session
+	OrgAdmin  = account.OrgAdmin
+	Operator  = account.Operator
+	Donor     = account.Donor
+	Workshop  = account.Workshop
+	Inventory = account.Inventory
 	// Loopback routes answer local clients, or holders of the metrics token;
 	// the handler checks.
 	Loopback Access = "loopback"
