@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -188,20 +189,37 @@ func ensureTemplate(admin string) (string, error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false", name)); err != nil {
 		return "", fmt.Errorf("mark template: %w", err)
 	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s%d'", name, templateStamp, time.Now().Unix())); err != nil {
+		return "", fmt.Errorf("stamp template: %w", err)
+	}
 	return name, nil
 }
 
+// templateStamp prefixes the creation time written on each template, so
+// that only templates nobody could still be using are dropped.
+const templateStamp = "berriz test template created "
+
+// staleAfter is how old a template of other migrations must be before it is
+// dropped: another test run (another branch, a colleague's work tree) may
+// still be cloning from it.
+const staleAfter = 24 * time.Hour
+
 func dropStale(ctx context.Context, conn *sql.Conn) error {
-	rows, err := conn.QueryContext(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'berriz\\_tpl\\_%'")
+	rows, err := conn.QueryContext(ctx, `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+		FROM pg_database WHERE datname LIKE 'berriz\_tpl\_%' AND datname NOT LIKE '%\_build'`)
 	if err != nil {
 		return err
 	}
 	var stale []string
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var n, comment string
+		if err := rows.Scan(&n, &comment); err != nil {
 			rows.Close()
 			return err
+		}
+		created, err := strconv.ParseInt(strings.TrimPrefix(comment, templateStamp), 10, 64)
+		if err == nil && time.Since(time.Unix(created, 0)) < staleAfter {
+			continue
 		}
 		stale = append(stale, n)
 	}
