@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/co2"
+	"github.com/berriz/berriz/internal/donation"
 	"github.com/berriz/berriz/internal/postgres"
 )
 
@@ -38,6 +40,54 @@ func TestDemoTerritory(t *testing.T) {
 	}
 	if !keys["observatory"] || !keys["operator"] {
 		t.Error("the demo needs an operator and an observatory")
+	}
+}
+
+// The demo's donations validate as the form would, use the categories of
+// the emission factors, and belong to the donors and workshops of the
+// territory.
+func TestDemoDonations(t *testing.T) {
+	orgs, emails := map[string]account.OrgKind{}, map[string]string{}
+	for _, d := range demoTerritory() {
+		orgs[d.Key] = d.Kind
+		for _, u := range d.Users {
+			emails[u.Local] = d.Key
+		}
+	}
+	perDonor, categories := map[string]int{}, map[string]bool{}
+	for _, dd := range demoDonations() {
+		perDonor[dd.Donor]++
+		if orgs[dd.Donor].Role() != account.RoleDonor || emails[dd.Declarant] != dd.Donor {
+			t.Errorf("%q: donor %s, declarant %s", dd.Title, dd.Donor, dd.Declarant)
+		}
+		if dd.Workshop != "" && orgs[dd.Workshop] != account.KindWorkshop {
+			t.Errorf("%q: workshop %s", dd.Title, dd.Workshop)
+		}
+		if (dd.Collected || dd.Intake > 0) && dd.Workshop == "" || dd.Intake > 0 && !dd.Collected {
+			t.Errorf("%q: collected or received without a workshop", dd.Title)
+		}
+		if _, fe := donation.ParseHeader(dd.Title, dd.Notes); fe != nil {
+			t.Errorf("%q: %v", dd.Title, fe)
+		}
+		for i, l := range dd.Lines {
+			if err := l.Validate(time.Now()); err != nil {
+				t.Errorf("%q line %d: %v", dd.Title, i+1, err)
+			}
+			if _, ok := co2.CategoryByID(l.Category); !ok {
+				t.Errorf("%q line %d: category %s", dd.Title, i+1, l.Category)
+			}
+			categories[l.Category] = true
+		}
+	}
+	for _, k := range []string{"bayonne", "anglet", "itsasoa"} {
+		if perDonor[k] < 2 || perDonor[k] > 3 {
+			t.Errorf("%s has %d donations, want 2 or 3", k, perDonor[k])
+		}
+	}
+	for _, c := range []string{"laptop", "desktop", "smartphone", "tablet", "printer_laser"} {
+		if !categories[c] {
+			t.Errorf("no %s in the demo", c)
+		}
 	}
 }
 
@@ -164,6 +214,8 @@ func TestDemoLoadsIntoEmptyDatabaseOnce(t *testing.T) {
 		t.Errorf("observatory token scope %q (%v)", scope, err)
 	}
 
+	checkDemoInventory(t, db, stdout)
+
 	// Again: --if-empty is a silent success, a plain demo refuses.
 	out.Reset()
 	if err := run(ctx, []string{"demo", "--if-empty"}, env, &out, &errOut); err != nil || out.Len() != 0 {
@@ -176,6 +228,75 @@ func TestDemoLoadsIntoEmptyDatabaseOnce(t *testing.T) {
 	var orgs int
 	if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM organisations`).Scan(&orgs); err != nil || orgs != 12 {
 		t.Errorf("organisations after the second runs: %d (%v)", orgs, err)
+	}
+}
+
+// checkDemoInventory checks the donations, tags and intakes the demo loaded.
+func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
+	t.Helper()
+	ctx := context.Background()
+	wantDevices, wantReceived := 0, 0
+	wantStates := map[string]int{}
+	for _, dd := range demoDonations() {
+		wantDevices += donation.Devices(dd.Lines)
+		wantReceived += dd.Intake
+		switch {
+		case dd.Collected:
+			wantStates["collected"]++
+		default:
+			wantStates["declared"]++
+		}
+	}
+	if wantDevices != 83 || wantReceived != 12 || len(demoDonations()) != 7 {
+		t.Errorf("demo content: %d devices, %d received, %d donations", wantDevices, wantReceived, len(demoDonations()))
+	}
+	q := func(query string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	}
+	if n := q(`SELECT count(*) FROM donations`); n != 7 {
+		t.Errorf("%d donations, want 7", n)
+	}
+	for st, n := range wantStates {
+		if got := q(`SELECT count(*) FROM donations WHERE state = $1`, st); got != n {
+			t.Errorf("%d donations %s, want %d", got, st, n)
+		}
+	}
+	if n := q(`SELECT count(*) FROM donations WHERE workshop_org_id IS NOT NULL`); n != 5 {
+		t.Errorf("%d donations assigned, want 5", n)
+	}
+	if n := q(`SELECT count(*) FROM donations WHERE declared_by IS NULL`); n != 0 {
+		t.Errorf("%d donations without a declarant", n)
+	}
+	if n := q(`SELECT count(*) FROM devices`); n != wantDevices {
+		t.Errorf("%d devices, want %d", n, wantDevices)
+	}
+	if n := q(`SELECT count(DISTINCT d.donor_org_id) FROM donations d JOIN organisations o ON o.id = d.donor_org_id
+		WHERE o.kind IN ('commune', 'company')`); n != 3 {
+		t.Errorf("donations from %d donors, want 3", n)
+	}
+	if n := q(`SELECT count(*) FROM tag_batches b JOIN organisations o ON o.id = b.organisation_id
+		WHERE o.kind = 'workshop' AND b.count = 60 AND (SELECT count(*) FROM tags t WHERE t.batch_id = b.id) = 60`); n != 2 {
+		t.Errorf("%d workshops with a batch of 60 tags, want 2", n)
+	}
+	if n := q(`SELECT count(*) FROM devices v JOIN tags t ON t.device_id = v.id WHERE v.state = 'received'`); n != 12 {
+		t.Errorf("%d received devices with a tag, want 12", n)
+	}
+	if n := q(`SELECT count(*) FROM tags WHERE device_id IS NOT NULL`); n != 12 {
+		t.Errorf("%d tags linked, want 12", n)
+	}
+	// Every tag linked at a workshop is one of its own batch, on a device
+	// of a donation assigned to it.
+	if n := q(`SELECT count(*) FROM tags t JOIN tag_batches b ON b.id = t.batch_id JOIN devices v ON v.id = t.device_id
+		JOIN donations d ON d.id = v.donation_id WHERE d.workshop_org_id <> b.organisation_id`); n != 0 {
+		t.Errorf("%d tags linked across workshops", n)
+	}
+	if !strings.Contains(stdout, "7 donations (83 devices, 12 received and tagged), 2 tag batches") {
+		t.Errorf("summary missing:\n%s", stdout)
 	}
 }
 

@@ -48,6 +48,19 @@ func (s *Server) apiRoutes() []Route {
 		{http.MethodGet, v1 + "/tokens", "api_tokens", UserOnly, s.apiTokens},
 		{http.MethodPost, v1 + "/tokens", "api_token_create", Session, s.apiCreateToken},
 		{http.MethodDelete, v1 + "/tokens/:id", "api_token_revoke", UserOnly, s.apiRevokeToken},
+
+		{http.MethodGet, v1 + "/donations", "api_donations", Inventory, s.apiDonations},
+		{http.MethodPost, v1 + "/donations", "api_donation_create", Donor, s.apiCreateDonation},
+		{http.MethodPost, v1 + "/donations/import", "api_donation_import", Donor, s.apiImportDonation},
+		{http.MethodGet, v1 + "/donations/:id", "api_donation", Inventory, s.apiDonation},
+		{http.MethodGet, v1 + "/donations/:id/devices", "api_donation_devices", Inventory, s.apiDonationDevices},
+		{http.MethodPost, v1 + "/donations/:id/workshop", "api_donation_assign", Operator, s.apiAssignDonation},
+		{http.MethodPost, v1 + "/donations/:id/state", "api_donation_state", Workshop, s.apiDonationState},
+
+		{http.MethodGet, v1 + "/tags/batches", "api_tag_batches", Workshop, s.apiTagBatches},
+		{http.MethodPost, v1 + "/tags/batches", "api_tag_batch_create", Workshop, s.apiCreateTagBatch},
+		{http.MethodGet, v1 + "/tags/batches/:id", "api_tag_batch", Workshop, s.apiTagBatch},
+		{http.MethodGet, v1 + "/tags/batches/:id/sheet.pdf", "api_tag_batch_sheet", Workshop, s.apiTagSheet},
 	}
 }
 

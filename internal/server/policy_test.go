@@ -92,6 +92,39 @@ var expectedAccess = map[string]account.Access{
 	"POST /donations/:id/workshop":   account.Operator,
 	"POST /donations/:id/state":      account.Workshop,
 
+	"GET /api/v1/donations":                  account.Inventory,
+	"POST /api/v1/donations":                 account.Donor,
+	"POST /api/v1/donations/import":          account.Donor,
+	"GET /api/v1/donations/:id":              account.Inventory,
+	"GET /api/v1/donations/:id/devices":      account.Inventory,
+	"POST /api/v1/donations/:id/workshop":    account.Operator,
+	"POST /api/v1/donations/:id/state":       account.Workshop,
+	"GET /api/v1/tags/batches":               account.Workshop,
+	"POST /api/v1/tags/batches":              account.Workshop,
+	"GET /api/v1/tags/batches/:id":           account.Workshop,
+	"GET /api/v1/tags/batches/:id/sheet.pdf": account.Workshop,
+
+	"GET /t":            account.Public,
+	"GET /t/:code":      account.Public,
+	"GET /scan":         account.Workshop,
+	"POST /scan":        account.Workshop,
+	"POST /scan/intake": account.Workshop,
+	"POST /scan/new":    account.Workshop,
+	"GET /scan/cards":   account.Workshop,
+	"GET /a/receive":    account.Workshop,
+	"GET /a/stop":       account.Workshop,
+
+	"GET /devices":                             account.Inventory,
+	"GET /devices.csv":                         account.Inventory,
+	"GET /devices/:id":                         account.Inventory,
+	"POST /devices/:id/specs":                  account.Workshop,
+	"POST /devices/:id/photos":                 account.Workshop,
+	"POST /devices/:id/photos/:file/delete":    account.Workshop,
+	"POST /devices/:id/documents":              account.Workshop,
+	"POST /devices/:id/documents/:file/delete": account.Workshop,
+	"GET /devices/:id/files/:file":             account.Inventory,
+	"GET /devices/:id/files/:file/thumb":       account.Inventory,
+
 	"GET /api/v1/openapi.json":                  account.Public,
 	"GET /api/v1/me":                            account.SignedIn,
 	"GET /api/v1/organisations":                 account.Operator,
@@ -179,6 +212,7 @@ type victims struct {
 	tagBatch                     int64
 	tagCode                      string
 	donation                     int64
+	device, deviceFile           int64
 }
 
 func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Browser, victims) {
@@ -237,6 +271,18 @@ func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Brows
 		t.Fatal(err)
 	}
 	v.donation = d.ID
+	devs, _, err := env.DB.Devices(ctx, postgres.DeviceFilter{DonationID: d.ID})
+	if err != nil || len(devs) == 0 {
+		t.Fatalf("victim device: %v", err)
+	}
+	v.device = devs[0].ID
+	f, err := env.DB.AddDeviceFile(ctx, postgres.DonationScope{}, postgres.DeviceFile{DeviceID: v.device, Kind: "photo",
+		Key: "devices/victim/photos/a.jpg", ThumbKey: "devices/victim/photos/a-thumb.jpg", ContentType: "image/jpeg",
+		Size: 1, SHA256: strings.Repeat("0", 64)}, nil)
+	if err != nil {
+		t.Fatalf("victim file: %v", err)
+	}
+	v.deviceFile = f.ID
 	return callers, v
 }
 
@@ -258,9 +304,13 @@ func concretePath(t *testing.T, path string, v victims) string {
 			return strconv.FormatInt(v.user, 10)
 		case strings.Contains(path, "/invitations/"+param):
 			return strconv.FormatInt(v.invitation, 10)
-		case strings.HasPrefix(path, "/donations/") && param == ":id":
+		case strings.HasPrefix(path, "/devices/") && param == ":id":
+			return strconv.FormatInt(v.device, 10)
+		case param == ":file":
+			return strconv.FormatInt(v.deviceFile, 10)
+		case (strings.HasPrefix(path, "/donations/") || strings.HasPrefix(path, "/api/v1/donations/")) && param == ":id":
 			return strconv.FormatInt(v.donation, 10)
-		case strings.HasPrefix(path, "/tags/") && param == ":id":
+		case (strings.HasPrefix(path, "/tags/") || strings.HasPrefix(path, "/api/v1/tags/batches/")) && param == ":id":
 			return strconv.FormatInt(v.tagBatch, 10)
 		case param == ":code":
 			return v.tagCode

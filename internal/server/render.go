@@ -119,6 +119,7 @@ var navigation = []struct {
 	{"nav.events", "/admin/events", account.Operator},
 	{"nav.members", "/org/members", account.OrgAdmin},
 	{"nav.donations", "/donations", account.Inventory},
+	{"nav.devices", "/devices", account.Inventory},
 	{"nav.tags", "/tags", account.Workshop},
 	{"nav.account", "/account", account.UserOnly},
 }

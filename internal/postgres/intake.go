@@ -1,0 +1,390 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/berriz"
+	"github.com/berriz/berriz/internal/donation"
+	"github.com/berriz/berriz/internal/tag"
+	"gorm.io/gorm"
+)
+
+// Intake: a workshop links a blank tag to a declared device (or to a device
+// found in the box) and the device is received, in one transaction. Locks
+// are always taken in the same order — tag, device, donation — so
+// concurrent intakes queue instead of deadlocking, and exactly one of two
+// intakes of the same tag or device wins.
+
+// Device states used by intake (the lifecycle of DOMAIN.md).
+const (
+	DeviceDeclared = "declared"
+	DeviceReceived = "received"
+)
+
+// IntakeResult is what an intake or a "receive" did.
+type IntakeResult struct {
+	Code     tag.Code
+	Device   Device
+	Donation Donation // its state after the intake
+}
+
+// TaggedDevice is what a tag code leads to: the tag, its device once
+// linked, and the workshop holding that device's donation (0: none).
+type TaggedDevice struct {
+	Tag           Tag
+	Device        *Device
+	WorkshopOrgID int64
+}
+
+const deviceColumns = `v.id, v.donation_id, v.line, v.category, v.brand, v.model, v.serial, coalesce(v.year, 0),
+	v.storage_drives, v.weight_kg::float8, v.notes, v.state, v.created_at`
+
+func scanDevice(s interface{ Scan(...any) error }) (Device, error) {
+	var v Device
+	err := s.Scan(&v.ID, &v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
+		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt)
+	return v, err
+}
+
+// DeviceByTag returns a tag and, once linked, its device, or NotFound keyed
+// error.tag_unknown. Callers decide who may see what.
+func (db *DB) DeviceByTag(ctx context.Context, code tag.Code) (TaggedDevice, error) {
+	t, err := db.Tag(ctx, code)
+	if err != nil {
+		return TaggedDevice{}, err
+	}
+	out := TaggedDevice{Tag: t}
+	if t.DeviceID == nil {
+		return out, nil
+	}
+	row := db.gorm.WithContext(ctx).Raw(`SELECT `+deviceColumns+`, coalesce(d.workshop_org_id, 0)
+		FROM devices v JOIN donations d ON d.id = v.donation_id WHERE v.id = ?`, *t.DeviceID).Row()
+	var v Device
+	err = row.Scan(&v.ID, &v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
+		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &out.WorkshopOrgID)
+	if err != nil {
+		return TaggedDevice{}, fmt.Errorf("device of tag %s: %w", code, err)
+	}
+	out.Device = &v
+	return out, nil
+}
+
+// lockBlankTag locks a tag the workshop may use (its own, or one the
+// operator generated; workshop 0: any) and checks it is blank.
+func lockBlankTag(tx *gorm.DB, code tag.Code, workshop int64) error {
+	var owner int64
+	var kind account.OrgKind
+	var device *int64
+	err := tx.Raw(`SELECT b.organisation_id, o.kind, t.device_id FROM tags t JOIN tag_batches b ON b.id = t.batch_id
+		JOIN organisations o ON o.id = b.organisation_id WHERE t.code = ? FOR UPDATE OF t`, string(code)).Row().Scan(&owner, &kind, &device)
+	if err != nil {
+		return notFound(err, "error.tag_unknown")
+	}
+	if workshop != 0 && owner != workshop && kind != account.KindOperator {
+		return berriz.E(berriz.NotFound, "error.tag_unknown")
+	}
+	if device != nil {
+		return berriz.E(berriz.Conflict, "error.tag_already_linked")
+	}
+	return nil
+}
+
+// lockDevice locks a device of a donation assigned to the workshop (0: any
+// assigned donation) and returns it.
+func lockDevice(tx *gorm.DB, id, workshop int64) (Device, error) {
+	v, err := scanDevice(tx.Raw(`SELECT `+deviceColumns+` FROM devices v JOIN donations d ON d.id = v.donation_id
+		WHERE v.id = ? AND d.workshop_org_id IS NOT NULL AND (? = 0 OR d.workshop_org_id = ?) FOR UPDATE OF v`,
+		id, workshop, workshop).Row())
+	return v, notFound(err, "scan.error.device_not_found")
+}
+
+// linkTag links a locked blank tag to a device that has none.
+func linkTag(tx *gorm.DB, code tag.Code, deviceID int64, now time.Time) error {
+	var n int64
+	if err := tx.Raw(`SELECT count(*) FROM tags WHERE device_id = ?`, deviceID).Row().Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return berriz.E(berriz.Conflict, "scan.error.device_already_tagged")
+	}
+	return tx.Exec(`UPDATE tags SET device_id = ?, linked_at = ? WHERE code = ?`, deviceID, now, string(code)).Error
+}
+
+func recordDeviceEvent(tx *gorm.DB, deviceID int64, actor *account.Principal, from, to, place, note string) error {
+	var userID int64
+	if actor != nil {
+		userID = actor.UserID
+	}
+	return tx.Exec(`INSERT INTO device_events (device_id, actor_user_id, from_state, to_state, place, note)
+		VALUES (?, nullif(?, 0), ?, ?, ?, ?)`, deviceID, userID, from, to, place, note).Error
+}
+
+// receive moves a locked declared device to received, records the event
+// and steps its donation forward: a device in the workshop's hands means
+// the lot was collected, and the last declared device in means the lot is
+// received. A closed donation takes no intake.
+func receive(tx *gorm.DB, v *Device, actor *account.Principal, note string) error {
+	state, workshop, err := lockDonation(tx, v.DonationID, DonationScope{})
+	if err != nil {
+		return err
+	}
+	if state == donation.Closed {
+		return berriz.E(berriz.Conflict, "scan.error.donation_closed")
+	}
+	from := v.State
+	if from != "" {
+		if err := tx.Exec(`UPDATE devices SET state = ? WHERE id = ?`, DeviceReceived, v.ID).Error; err != nil {
+			return err
+		}
+	}
+	var place string
+	if err := tx.Raw(`SELECT name FROM organisations WHERE id = ?`, workshop).Row().Scan(&place); err != nil {
+		return err
+	}
+	if err := recordDeviceEvent(tx, v.ID, actor, from, DeviceReceived, place, note); err != nil {
+		return err
+	}
+	v.State = DeviceReceived
+	if state == donation.Declared {
+		if err := stepDonation(tx, v.DonationID, actor, state, donation.Collected); err != nil {
+			return err
+		}
+		state = donation.Collected
+	}
+	if state != donation.Collected {
+		return nil
+	}
+	var left int64
+	if err := tx.Raw(`SELECT count(*) FROM devices WHERE donation_id = ? AND state = ?`, v.DonationID, DeviceDeclared).Row().Scan(&left); err != nil {
+		return err
+	}
+	if left > 0 {
+		return nil
+	}
+	return stepDonation(tx, v.DonationID, actor, state, donation.Received)
+}
+
+func stepDonation(tx *gorm.DB, id int64, actor *account.Principal, from, to donation.State) error {
+	if err := from.CheckTransition(to); err != nil {
+		return err
+	}
+	if err := tx.Exec(`UPDATE donations SET state = ?, version = version + 1 WHERE id = ?`, string(to), id).Error; err != nil {
+		return err
+	}
+	return recordDonationEvent(tx, id, actor, "state_changed", from, to, "intake")
+}
+
+// IntakeDevice links a blank tag to a declared device of a donation
+// assigned to the workshop (0 for operators: any assigned donation) and
+// marks the device received. One tag, one device, for life: a linked tag or
+// a device that already has one is refused as a conflict.
+func (db *DB) IntakeDevice(ctx context.Context, code tag.Code, deviceID, workshop int64, actor *account.Principal,
+	now time.Time) (IntakeResult, error) {
+	var v Device
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := lockBlankTag(tx, code, workshop); err != nil {
+			return err
+		}
+		var err error
+		if v, err = lockDevice(tx, deviceID, workshop); err != nil {
+			return err
+		}
+		if err := linkTag(tx, code, v.ID, now); err != nil {
+			return err
+		}
+		if v.State != DeviceDeclared {
+			return berriz.E(berriz.Conflict, "scan.error.device_not_declared")
+		}
+		return receive(tx, &v, actor, "")
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("intake of device %d with tag %s: %w", deviceID, code, err)
+	}
+	return db.intakeResult(ctx, code, v)
+}
+
+func (db *DB) intakeResult(ctx context.Context, code tag.Code, v Device) (IntakeResult, error) {
+	d, err := db.Donation(ctx, v.DonationID, DonationScope{})
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	return IntakeResult{Code: code, Device: v, Donation: d}, nil
+}
+
+// CreateDeviceAtIntake adds a device nobody declared (found in the box) to
+// a donation assigned to the workshop, links the blank tag to it and
+// records it received, in one transaction. The line is validated by the
+// caller (donation.Line rules); its quantity is ignored: one tag, one device.
+func (db *DB) CreateDeviceAtIntake(ctx context.Context, code tag.Code, donationID, workshop int64, l donation.Line,
+	actor *account.Principal, now time.Time) (IntakeResult, error) {
+	var v Device
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := lockBlankTag(tx, code, workshop); err != nil {
+			return err
+		}
+		var ok bool
+		if err := tx.Raw(`SELECT true FROM donations d WHERE d.id = ? AND d.workshop_org_id IS NOT NULL AND (? = 0 OR d.workshop_org_id = ?)`,
+			donationID, workshop, workshop).Row().Scan(&ok); err != nil {
+			return notFound(err, "donation.error.not_found")
+		}
+		var year any
+		if l.Year != 0 {
+			year = l.Year
+		}
+		row := tx.Raw(`INSERT INTO devices (donation_id, line, category, brand, model, serial, year, storage_drives, weight_kg, notes, state)
+			VALUES (?, (SELECT coalesce(max(line), 0) + 1 FROM devices WHERE donation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING id, donation_id, line, category, brand, model, serial, coalesce(year, 0), storage_drives,
+				weight_kg::float8, notes, state, created_at`, donationID, donationID, l.Category, l.Brand, l.Model, l.Serial, year,
+			l.StorageDrives, l.WeightKg, l.Notes, DeviceReceived).Row()
+		var err error
+		if v, err = scanDevice(row); err != nil {
+			return err
+		}
+		if err := linkTag(tx, code, v.ID, now); err != nil {
+			return err
+		}
+		v.State = "" // new: the event goes from nothing to received
+		return receive(tx, &v, actor, "found at intake")
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("new device at intake in donation %d with tag %s: %w", donationID, code, err)
+	}
+	return db.intakeResult(ctx, code, v)
+}
+
+// ReceiveTagged marks received the declared device a tag is already linked
+// to (tags printed for chosen devices), for the "receive" action card.
+func (db *DB) ReceiveTagged(ctx context.Context, code tag.Code, workshop int64, actor *account.Principal) (IntakeResult, error) {
+	var v Device
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		var device *int64
+		if err := tx.Raw(`SELECT device_id FROM tags WHERE code = ? FOR UPDATE`, string(code)).Row().Scan(&device); err != nil {
+			return notFound(err, "error.tag_unknown")
+		}
+		if device == nil {
+			return berriz.E(berriz.Conflict, "scan.error.receive_blank")
+		}
+		var err error
+		if v, err = lockDevice(tx, *device, workshop); err != nil {
+			return err
+		}
+		if v.State != DeviceDeclared {
+			return berriz.E(berriz.Conflict, "scan.error.already_received")
+		}
+		return receive(tx, &v, actor, "")
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("receive device of tag %s: %w", code, err)
+	}
+	return db.intakeResult(ctx, code, v)
+}
+
+// IntakeCandidate is a declared device waiting for its tag.
+type IntakeCandidate struct {
+	Device
+	DonationTitle string
+	DonorName     string
+}
+
+// DeclaredDevices returns one page of the declared devices of the
+// donations assigned to the workshop (0: every assigned donation), oldest
+// donation first.
+func (db *DB) DeclaredDevices(ctx context.Context, workshop int64, page int) ([]IntakeCandidate, Page, error) {
+	cond := ` FROM devices v JOIN donations d ON d.id = v.donation_id JOIN organisations o ON o.id = d.donor_org_id
+		WHERE v.state = 'declared' AND d.state <> 'closed' AND d.workshop_org_id IS NOT NULL AND (? = 0 OR d.workshop_org_id = ?)`
+	p := Page{Number: max(page, 1)}
+	g := db.gorm.WithContext(ctx)
+	if err := g.Raw(`SELECT count(*)`+cond, workshop, workshop).Row().Scan(&p.Total); err != nil {
+		return nil, p, fmt.Errorf("count declared devices: %w", err)
+	}
+	rows, err := g.Raw(`SELECT `+deviceColumns+`, d.title, o.name`+cond+` ORDER BY d.id, v.id LIMIT ? OFFSET ?`,
+		workshop, workshop, PageSize, offset(p.Number)).Rows()
+	if err != nil {
+		return nil, p, fmt.Errorf("declared devices: %w", err)
+	}
+	defer rows.Close()
+	var out []IntakeCandidate
+	for rows.Next() {
+		var c IntakeCandidate
+		v := &c.Device
+		if err := rows.Scan(&v.ID, &v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
+			&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &c.DonationTitle, &c.DonorName); err != nil {
+			return nil, p, fmt.Errorf("declared devices: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, p, rows.Err()
+}
+
+// Scan is one line of a user's recent scans.
+type Scan struct {
+	At       time.Time
+	Code     string
+	Result   string // translation key
+	DeviceID int64
+}
+
+// scansKept is how many scans a user's log keeps.
+const scansKept = 10
+
+// LogScan records a scan at the station and forgets the user's older ones.
+func (db *DB) LogScan(ctx context.Context, userID int64, code, result string, deviceID int64) error {
+	if len(code) > 40 {
+		code = code[:40]
+	}
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO scan_log (user_id, code, result, device_id) VALUES (?, ?, ?, nullif(?, 0))`,
+			userID, code, result, deviceID).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`DELETE FROM scan_log WHERE user_id = ? AND id < (SELECT id FROM scan_log WHERE user_id = ?
+			ORDER BY id DESC OFFSET ? LIMIT 1)`, userID, userID, scansKept-1).Error
+	})
+	if err != nil {
+		return fmt.Errorf("log scan of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// RecentScans returns the user's last scans, newest first.
+func (db *DB) RecentScans(ctx context.Context, userID int64) ([]Scan, error) {
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT at, code, result, coalesce(device_id, 0) FROM scan_log
+		WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, scansKept).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("recent scans of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []Scan
+	for rows.Next() {
+		var s Scan
+		if err := rows.Scan(&s.At, &s.Code, &s.Result, &s.DeviceID); err != nil {
+			return nil, fmt.Errorf("recent scans of user %d: %w", userID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// IntakeDonations lists the open donations assigned to the workshop (0:
+// any), newest first, for the "found in the box" form.
+func (db *DB) IntakeDonations(ctx context.Context, workshop int64, limit int) ([]Donation, error) {
+	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT `+donationColumns+donationFrom+` WHERE d.state <> 'closed'
+		AND d.workshop_org_id IS NOT NULL AND (? = 0 OR d.workshop_org_id = ?) ORDER BY d.id DESC LIMIT ?`,
+		workshop, workshop, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("intake donations: %w", err)
+	}
+	defer rows.Close()
+	var out []Donation
+	for rows.Next() {
+		d, err := scanDonation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("intake donations: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
