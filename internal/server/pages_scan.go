@@ -44,8 +44,10 @@ func (s *Server) scanRoutes() []Route {
 		{http.MethodPost, "/scan/intake", "scan_intake", Workshop, s.scanIntake},
 		{http.MethodPost, "/scan/new", "scan_new", Workshop, s.scanNew},
 		{http.MethodGet, "/scan/cards", "scan_cards", Workshop, s.scanCards},
-		{http.MethodGet, "/a/receive", "action_receive", Workshop, s.actionCard},
-		{http.MethodGet, "/a/stop", "action_stop", Workshop, s.actionCard},
+		{http.MethodGet, "/a/receive", "action_receive_confirm", Workshop, s.actionCardConfirm},
+		{http.MethodPost, "/a/receive", "action_receive", Workshop, s.actionCard},
+		{http.MethodGet, "/a/stop", "action_stop_confirm", Workshop, s.actionCardConfirm},
+		{http.MethodPost, "/a/stop", "action_stop", Workshop, s.actionCard},
 	}
 }
 
@@ -366,6 +368,14 @@ func (s *Server) setAction(c *echo.Context, a string) error {
 func (s *Server) actionCard(c *echo.Context) error {
 	a, _ := parseAction(c.Request().URL.Path)
 	return s.setAction(c, a)
+}
+
+// actionCardConfirm is what a phone opens when its camera reads an action
+// card: a page with one button, because a GET must not change anything (a
+// link on another site could otherwise switch the station's mode).
+func (s *Server) actionCardConfirm(c *echo.Context) error {
+	a, _ := parseAction(c.Request().URL.Path)
+	return s.render(c, http.StatusOK, "scan_action", "scan.action_confirm.title", struct{ Action string }{a})
 }
 
 // scanIntake links a blank tag to the chosen declared device.

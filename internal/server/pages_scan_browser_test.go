@@ -34,7 +34,7 @@ func TestScanPagesInBrowser(t *testing.T) {
 	for i, lang := range []string{"/fr", "/eu"} {
 		t.Run("station"+lang, func(t *testing.T) {
 			tab := donationSignInTab(t, env, lang, tech.Email)
-			for _, p := range []string{"/scan", "/scan/cards"} {
+			for _, p := range []string{"/scan", "/scan/cards", "/a/receive", "/a/stop"} {
 				if r := tab.CheckPage(env.URL + lang + p); r.Status != http.StatusOK {
 					t.Errorf("%s: status %d", p, r.Status)
 				}

@@ -258,8 +258,18 @@ func TestScanActionCard(t *testing.T) {
 	if strings.Contains(body, "Carte « Réceptionner » active.") {
 		t.Fatal("the action outlived the stop card")
 	}
-	// A phone opening the card's URL sets the action too.
+	// A phone opening the card's URL gets a confirmation: the GET changes
+	// nothing, the button's POST sets the action.
 	resp, body = f.tech.Get("/a/receive")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/a/receive"`) {
+		t.Fatalf("card URL: %d", resp.StatusCode)
+	}
+	_, scanPage := f.tech.Get("/scan")
+	if strings.Contains(scanPage, "Carte « Réceptionner » active.") {
+		t.Fatal("opening the card's URL switched the mode without confirmation")
+	}
+	f.tech.Get("/a/receive")
+	resp, body = f.tech.PostForm("/a/receive", nil)
 	wantRedirect(t, "card URL", resp, body, "/scan")
 	_, body = f.tech.Get("/scan")
 	mustContain(t, "card URL", body, "Carte « Réceptionner » active.")

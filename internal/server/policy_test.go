@@ -112,7 +112,9 @@ var expectedAccess = map[string]account.Access{
 	"POST /scan/new":    account.Workshop,
 	"GET /scan/cards":   account.Workshop,
 	"GET /a/receive":    account.Workshop,
+	"POST /a/receive":   account.Workshop,
 	"GET /a/stop":       account.Workshop,
+	"POST /a/stop":      account.Workshop,
 
 	"GET /devices":                             account.Inventory,
 	"GET /devices.csv":                         account.Inventory,
