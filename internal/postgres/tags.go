@@ -76,33 +76,11 @@ func (db *DB) CreateTagBatch(ctx context.Context, orgID, createdBy int64, count 
 		if err := row.Scan(&b.ID); err != nil {
 			return notFound(err, "error.org_not_found")
 		}
-		taken := map[tag.Code]bool{}
-		for round := 0; len(codes) < count; round++ {
-			if round == maxTagRounds {
-				return fmt.Errorf("tag codes still colliding after %d rounds", maxTagRounds)
-			}
-			var fresh []tag.Code
-			for tries := 0; len(fresh) < count-len(codes) && tries < 4*count; tries++ {
-				c, err := gen()
-				if err != nil {
-					return err
-				}
-				if !c.Valid() {
-					return fmt.Errorf("generator returned invalid code %q", c)
-				}
-				if !taken[c] {
-					taken[c] = true
-					fresh = append(fresh, c)
-				}
-			}
-			inserted, err := insertTags(tx, b.ID, fresh)
-			if err != nil {
-				return err
-			}
-			codes = append(codes, inserted...)
+		var err error
+		if codes, err = generateTags(tx, b.ID, count, gen); err != nil {
+			return err
 		}
 		row = tx.Raw(`SELECT `+tagBatchColumns+tagBatchFrom+`WHERE b.id = ?`, b.ID).Row()
-		var err error
 		b, err = scanTagBatch(row)
 		return err
 	})
@@ -110,6 +88,141 @@ func (db *DB) CreateTagBatch(ctx context.Context, orgID, createdBy int64, count 
 		return TagBatch{}, nil, fmt.Errorf("create tag batch of %d for organisation %d: %w", count, orgID, err)
 	}
 	return b, codes, nil
+}
+
+// generateTags stores count new blank codes of gen in the batch and returns
+// them in generation order. A code that already exists (in any batch, ever)
+// or repeats within the batch is replaced by a new one.
+func generateTags(tx *gorm.DB, batchID int64, count int, gen func() (tag.Code, error)) ([]tag.Code, error) {
+	var codes []tag.Code
+	taken := map[tag.Code]bool{}
+	for round := 0; len(codes) < count; round++ {
+		if round == maxTagRounds {
+			return nil, fmt.Errorf("tag codes still colliding after %d rounds", maxTagRounds)
+		}
+		var fresh []tag.Code
+		for tries := 0; len(fresh) < count-len(codes) && tries < 4*count; tries++ {
+			c, err := gen()
+			if err != nil {
+				return nil, err
+			}
+			if !c.Valid() {
+				return nil, fmt.Errorf("generator returned invalid code %q", c)
+			}
+			if !taken[c] {
+				taken[c] = true
+				fresh = append(fresh, c)
+			}
+		}
+		inserted, err := insertTags(tx, batchID, fresh)
+		if err != nil {
+			return nil, err
+		}
+		codes = append(codes, inserted...)
+	}
+	return codes, nil
+}
+
+// MaxDeviceTags is the largest batch of tags printed for chosen devices at
+// once: a donation's devices beyond it take another batch.
+const MaxDeviceTags = 500
+
+// CreateTagsForDevices generates one tag per device, linked to it from the
+// start (tags printed for chosen existing devices), as one batch of orgID's,
+// in one transaction: codes[i] is the tag of deviceIDs[i]. Every device
+// must be one the scope may see (else NotFound) and have no tag yet (else
+// Conflict): one refusal refuses the whole batch. The devices' state does
+// not change: they stay declared until the "receive" card or intake.
+// createdBy is 0 for no user.
+func (db *DB) CreateTagsForDevices(ctx context.Context, orgID, createdBy int64, deviceIDs []int64, scope DonationScope,
+	gen func() (tag.Code, error)) (TagBatch, []tag.Code, error) {
+	n := len(deviceIDs)
+	if n < 1 || n > MaxDeviceTags {
+		return TagBatch{}, nil, berriz.E(berriz.Invalid, "donation.error.tag_devices_count")
+	}
+	seen := make(map[int64]bool, n)
+	for _, id := range deviceIDs {
+		if seen[id] {
+			return TagBatch{}, nil, berriz.E(berriz.Invalid, "donation.error.tag_devices_count")
+		}
+		seen[id] = true
+	}
+	var b TagBatch
+	var codes []tag.Code
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		// Lock the devices (in id order, as every other locker of several
+		// rows would) so that no intake links one of them meanwhile.
+		var found []int64
+		err := tx.Raw(`SELECT v.id FROM devices v JOIN donations d ON d.id = v.donation_id
+			WHERE v.id IN ? AND `+donationScopeCond+` ORDER BY v.id FOR UPDATE OF v`,
+			append([]any{deviceIDs}, scope.args()...)...).Scan(&found).Error
+		if err != nil {
+			return err
+		}
+		if len(found) != n {
+			return berriz.E(berriz.NotFound, "scan.error.device_not_found")
+		}
+		var tagged int64
+		if err := tx.Raw(`SELECT count(*) FROM tags WHERE device_id IN ?`, deviceIDs).Row().Scan(&tagged); err != nil {
+			return err
+		}
+		if tagged > 0 {
+			return berriz.E(berriz.Conflict, "scan.error.device_already_tagged")
+		}
+		var creator any
+		if createdBy != 0 {
+			creator = createdBy
+		}
+		if err := tx.Raw(`INSERT INTO tag_batches (organisation_id, created_by, count) VALUES (?, ?, ?) RETURNING id`,
+			orgID, creator, n).Row().Scan(&b.ID); err != nil {
+			return notFound(err, "error.org_not_found")
+		}
+		if codes, err = generateTags(tx, b.ID, n, gen); err != nil {
+			return err
+		}
+		values := make([]string, n)
+		args := make([]any, 0, 2*n)
+		for i, c := range codes {
+			values[i] = "(?::text, ?::bigint)"
+			args = append(args, string(c), deviceIDs[i])
+		}
+		res := tx.Exec(`UPDATE tags t SET device_id = x.device, linked_at = now()
+			FROM (VALUES `+strings.Join(values, ", ")+`) AS x(code, device) WHERE t.code = x.code`, args...)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != int64(n) {
+			return fmt.Errorf("linked %d tags of %d", res.RowsAffected, n)
+		}
+		b, err = scanTagBatch(tx.Raw(`SELECT `+tagBatchColumns+tagBatchFrom+`WHERE b.id = ?`, b.ID).Row())
+		return err
+	})
+	if err != nil {
+		return TagBatch{}, nil, fmt.Errorf("create tags for %d devices for organisation %d: %w", n, orgID, err)
+	}
+	return b, codes, nil
+}
+
+// UntaggedDevices returns the ids of a donation's devices that have no tag
+// yet, in declaration order, at most limit of them, and how many there are
+// in all; a donation outside the scope has none.
+func (db *DB) UntaggedDevices(ctx context.Context, donationID int64, scope DonationScope, limit int) ([]int64, int, error) {
+	cond := ` FROM devices v JOIN donations d ON d.id = v.donation_id WHERE v.donation_id = ? AND ` + donationScopeCond +
+		` AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.device_id = v.id)`
+	args := append([]any{donationID}, scope.args()...)
+	g := db.gorm.WithContext(ctx)
+	var total int
+	if err := g.Raw(`SELECT count(*)`+cond, args...).Row().Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count untagged devices of donation %d: %w", donationID, err)
+	}
+	var ids []int64
+	if limit <= 0 {
+		return nil, total, nil
+	}
+	if err := g.Raw(`SELECT v.id`+cond+` ORDER BY v.id LIMIT ?`, append(args, limit)...).Scan(&ids).Error; err != nil {
+		return nil, 0, fmt.Errorf("untagged devices of donation %d: %w", donationID, err)
+	}
+	return ids, total, nil
 }
 
 // insertTags inserts the codes that are new and returns them; the others

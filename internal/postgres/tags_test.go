@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/berriz"
@@ -187,5 +188,95 @@ func TestTagBatchScope(t *testing.T) {
 	}
 	if b, err := db.TagBatch(ctx, bb.ID, 0); err != nil || b.Count != 3 {
 		t.Errorf("operator: %+v, %v", b, err)
+	}
+}
+
+// Tags printed for chosen existing devices are linked from the start, in
+// the order asked, and leave the devices declared.
+func TestCreateTagsForDevices(t *testing.T) {
+	f := mustIntakeFixture(t, 4)
+	ctx := context.Background()
+	scope := postgres.DonationScope{WorkshopOrgID: f.shop.ID}
+	ids := []int64{f.devices[2].ID, f.devices[0].ID}
+
+	untagged, total, err := f.db.UntaggedDevices(ctx, f.don.ID, scope, 10)
+	if err != nil || total != 4 || len(untagged) != 4 || untagged[0] != f.devices[0].ID {
+		t.Fatalf("UntaggedDevices before: %v (total %d), %v", untagged, total, err)
+	}
+
+	b, codes, err := f.db.CreateTagsForDevices(ctx, f.shop.ID, f.tech.UserID, ids, scope, randGen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ID == 0 || b.OrgID != f.shop.ID || b.Count != 2 || b.Linked != 2 || len(codes) != 2 {
+		t.Fatalf("batch = %+v, codes %q", b, codes)
+	}
+	for i, c := range codes {
+		td, err := f.db.DeviceByTag(ctx, c)
+		if err != nil || td.Device == nil || td.Device.ID != ids[i] || td.Tag.BatchID != b.ID || td.Tag.LinkedAt == nil {
+			t.Fatalf("tag %s: %+v, %v", c, td, err)
+		}
+		if td.Device.State != postgres.DeviceDeclared {
+			t.Errorf("device %d is %s, want declared", ids[i], td.Device.State)
+		}
+	}
+	if got, err := f.db.BatchCodes(ctx, b.ID, f.shop.ID); err != nil || len(got) != 2 {
+		t.Fatalf("BatchCodes: %q, %v", got, err)
+	}
+	untagged, total, err = f.db.UntaggedDevices(ctx, f.don.ID, scope, 1)
+	if err != nil || total != 2 || len(untagged) != 1 || untagged[0] != f.devices[1].ID {
+		t.Fatalf("UntaggedDevices after: %v (total %d), %v", untagged, total, err)
+	}
+	if _, total, _ := f.db.UntaggedDevices(ctx, f.don.ID, postgres.DonationScope{WorkshopOrgID: f.otherShop.ID}, 10); total != 0 {
+		t.Errorf("other workshop sees %d untagged devices", total)
+	}
+
+	// The receive card takes such a tag: the device is received.
+	r, err := f.db.ReceiveTagged(ctx, codes[0], f.shop.ID, f.tech)
+	if err != nil || r.Device.ID != ids[0] || r.Device.State != postgres.DeviceReceived {
+		t.Fatalf("ReceiveTagged: %+v, %v", r, err)
+	}
+}
+
+// One device already tagged, or out of scope, refuses the whole batch.
+func TestCreateTagsForDevicesRefused(t *testing.T) {
+	f := mustIntakeFixture(t, 3)
+	ctx := context.Background()
+	scope := postgres.DonationScope{WorkshopOrgID: f.shop.ID}
+	batches := func() int {
+		t.Helper()
+		_, p, err := f.db.TagBatches(ctx, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total
+	}
+	before := batches() // the fixture's blank batch
+
+	if _, err := f.db.IntakeDevice(ctx, f.codes[0], f.devices[1].ID, f.shop.ID, f.tech, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.db.CreateTagsForDevices(ctx, f.shop.ID, 0, []int64{f.devices[0].ID, f.devices[1].ID, f.devices[2].ID}, scope, randGen)
+	wantKind(t, "already tagged", err, berriz.Conflict, "scan.error.device_already_tagged")
+	_, _, err = f.db.CreateTagsForDevices(ctx, f.otherShop.ID, 0, []int64{f.devices[0].ID}, postgres.DonationScope{WorkshopOrgID: f.otherShop.ID}, randGen)
+	wantKind(t, "other workshop", err, berriz.NotFound, "scan.error.device_not_found")
+	_, _, err = f.db.CreateTagsForDevices(ctx, f.shop.ID, 0, []int64{f.devices[0].ID, 999999}, scope, randGen)
+	wantKind(t, "unknown device", err, berriz.NotFound, "scan.error.device_not_found")
+	_, _, err = f.db.CreateTagsForDevices(ctx, f.shop.ID, 0, nil, scope, randGen)
+	wantKind(t, "no device", err, berriz.Invalid, "donation.error.tag_devices_count")
+	_, _, err = f.db.CreateTagsForDevices(ctx, f.shop.ID, 0, []int64{f.devices[0].ID, f.devices[0].ID}, scope, randGen)
+	wantKind(t, "twice the same device", err, berriz.Invalid, "donation.error.tag_devices_count")
+	_, _, err = f.db.CreateTagsForDevices(ctx, f.shop.ID, 0, make([]int64, postgres.MaxDeviceTags+1), scope, randGen)
+	wantKind(t, "too many devices", err, berriz.Invalid, "donation.error.tag_devices_count")
+
+	if got := batches(); got != before {
+		t.Errorf("%d batches after refusals, want %d", got, before)
+	}
+	if _, total, err := f.db.UntaggedDevices(ctx, f.don.ID, scope, 10); err != nil || total != 2 {
+		t.Errorf("untagged after refusals: %d, %v", total, err)
+	}
+	// The operator's zero scope reaches any donation's devices.
+	if _, codes, err := f.db.CreateTagsForDevices(ctx, f.shop.ID, 0, []int64{f.devices[0].ID, f.devices[2].ID}, postgres.DonationScope{}, randGen); err != nil || len(codes) != 2 {
+		t.Fatalf("zero scope: %q, %v", codes, err)
 	}
 }

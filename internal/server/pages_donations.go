@@ -33,6 +33,7 @@ func (s *Server) donationRoutes() []Route {
 		{http.MethodGet, "/donations/:id", "donation", Inventory, s.donationShow},
 		{http.MethodPost, "/donations/:id/workshop", "donation_assign", Operator, s.donationAssign},
 		{http.MethodPost, "/donations/:id/state", "donation_state", Workshop, s.donationSetState},
+		{http.MethodPost, "/donations/:id/tags", "donation_tags", Workshop, s.donationTags},
 	}
 }
 
@@ -104,6 +105,7 @@ type donationPage struct {
 	Workshop  string
 	CanAssign bool
 	Next      donation.State // the state the viewer may move it to, or ""
+	Untagged  int            // devices without a tag, when the viewer may print theirs
 }
 
 func (s *Server) donationLoad(c *echo.Context) (postgres.Donation, postgres.DonationScope, error) {
@@ -138,6 +140,9 @@ func (s *Server) donationRender(c *echo.Context, status int, d postgres.Donation
 		return err
 	}
 	data.Devices, data.Pager = devs, s.pager(c, page)
+	if data.Untagged, err = s.donationUntagged(c, d, scope); err != nil {
+		return err
+	}
 	if account.Authorize(Workshop, p, true) == nil {
 		if next, ok := d.State.Next(); ok && d.WorkshopOrgID != 0 {
 			data.Next = next

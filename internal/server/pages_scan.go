@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -95,6 +96,25 @@ func isStaffOf(p *account.Principal, org int64) bool {
 	return p.Role() == account.RoleTechnician && org != 0 && p.OrgID == org
 }
 
+// mayUseBlankTag reports whether p may link the blank tag t at intake, as
+// the store decides (IntakeDevice, CreateDeviceAtIntake): a workshop uses
+// its own tags and those an operator generated; operators use any.
+func (s *Server) mayUseBlankTag(ctx context.Context, p *account.Principal, t postgres.Tag) (bool, error) {
+	switch {
+	case p == nil:
+		return false, nil
+	case p.IsOperator() || isStaffOf(p, t.OrgID):
+		return true, nil
+	case p.Role() != account.RoleTechnician:
+		return false, nil
+	}
+	org, err := s.store.Organisation(ctx, t.OrgID)
+	if err != nil {
+		return false, err
+	}
+	return org.Kind == account.KindOperator, nil
+}
+
 type tagLookupPage struct {
 	Code    string // as typed, for the field
 	Message string // translation key of what went wrong, or ""
@@ -141,7 +161,11 @@ func (s *Server) tagLookup(c *echo.Context) error {
 	p := principalOf(c)
 	lang := langOf(c)
 	if td.Device == nil {
-		if isStaffOf(p, td.Tag.OrgID) {
+		ok, err := s.mayUseBlankTag(c.Request().Context(), p, td.Tag)
+		if err != nil {
+			return err
+		}
+		if ok && (!p.IsOperator() || p.UserID != 0) {
 			return c.Redirect(http.StatusSeeOther, localURL(lang, "/scan?code="+code.String()))
 		}
 		return s.render(c, http.StatusOK, "tag_lookup", "tag.lookup.title", tagLookupPage{Code: code.String(), Blank: true})
@@ -258,7 +282,9 @@ func (s *Server) scanShow(c *echo.Context, raw string, d *scanPage) error {
 		d.Device = td.Device
 		return nil
 	}
-	if !isStaffOf(p, td.Tag.OrgID) && !p.IsOperator() {
+	if ok, err := s.mayUseBlankTag(ctx, p, td.Tag); err != nil {
+		return err
+	} else if !ok {
 		d.Message = "error.tag_unknown"
 		return nil
 	}
@@ -338,7 +364,14 @@ func (s *Server) scanSubmit(c *echo.Context) error {
 		case err != nil:
 			return err
 		case td.Device == nil:
-			result = "scan.result.blank"
+			ok, err := s.mayUseBlankTag(ctx, p, td.Tag)
+			if err != nil {
+				return err
+			}
+			result = "error.tag_unknown"
+			if ok {
+				result = "scan.result.blank"
+			}
 		case isStaffOf(p, td.WorkshopOrgID):
 			result, deviceID = "scan.result.found", td.Device.ID
 		default:

@@ -91,6 +91,7 @@ var expectedAccess = map[string]account.Access{
 	"GET /donations/:id":             account.Inventory,
 	"POST /donations/:id/workshop":   account.Operator,
 	"POST /donations/:id/state":      account.Workshop,
+	"POST /donations/:id/tags":       account.Workshop,
 
 	"GET /api/v1/donations":                  account.Inventory,
 	"POST /api/v1/donations":                 account.Donor,
