@@ -60,7 +60,7 @@ func (s *Server) apiRoutes() []Route {
 		{http.MethodGet, v1 + "/tags/batches", "api_tag_batches", Workshop, s.apiTagBatches},
 		{http.MethodPost, v1 + "/tags/batches", "api_tag_batch_create", Workshop, s.apiCreateTagBatch},
 		{http.MethodGet, v1 + "/tags/batches/:id", "api_tag_batch", Workshop, s.apiTagBatch},
-		{http.MethodGet, v1 + "/tags/batches/:id/sheet.pdf", "api_tag_batch_sheet", Workshop, s.apiTagSheet},
+		{http.MethodGet, v1 + "/tags/batches/:id/sheet.pdf", "api_tag_batch_sheet", Workshop, s.tagsSheet},
 	}
 }
 

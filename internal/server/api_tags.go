@@ -2,11 +2,9 @@ package server
 
 import (
 	"crypto/rand"
-	"fmt"
 	"net/http"
 	"strconv"
 
-	"github.com/berriz/berriz/internal/label"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/tag"
 	"github.com/labstack/echo/v5"
@@ -76,26 +74,4 @@ func (s *Server) apiTagBatch(c *echo.Context) error {
 		return err
 	}
 	return apiJSON(c, http.StatusOK, apiTagBatchCodes{Batch: b, Codes: printedCodes(codes)})
-}
-
-// apiTagSheet answers a batch's labels as a PDF of A4 sheets, like the
-// tag pages' download.
-func (s *Server) apiTagSheet(c *echo.Context) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	format, dx, dy, err := tagLayout(c)
-	if err != nil {
-		return err
-	}
-	codes, err := s.store.BatchCodes(c.Request().Context(), id, scope(principalOf(c)))
-	if err != nil {
-		return err
-	}
-	pdf, err := label.Sheet(format, dx, dy, s.cfg.PublicURL.String(), printedCodes(codes))
-	if err != nil {
-		return err
-	}
-	return tagFile(c, "application/pdf", fmt.Sprintf("berriz-tags-%d-%s.pdf", id, format), pdf)
 }

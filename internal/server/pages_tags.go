@@ -171,7 +171,8 @@ func tagLayout(c *echo.Context) (format string, dx, dy float64, err error) {
 	return format, dx, dy, nil
 }
 
-// tagsSheet answers a batch's labels as a PDF of A4 sheets.
+// tagsSheet answers a batch's labels as a PDF of A4 sheets, for the tag
+// pages and for the API (errors under /api/ come out as JSON).
 func (s *Server) tagsSheet(c *echo.Context) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -185,11 +186,7 @@ func (s *Server) tagsSheet(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	strs := make([]string, len(codes))
-	for i, code := range codes {
-		strs[i] = code.String()
-	}
-	pdf, err := label.Sheet(format, dx, dy, s.cfg.PublicURL.String(), strs)
+	pdf, err := label.Sheet(format, dx, dy, s.cfg.PublicURL.String(), printedCodes(codes))
 	if err != nil {
 		return err
 	}
