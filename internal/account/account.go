@@ -1,6 +1,7 @@
 package account
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -49,14 +50,7 @@ const (
 var Roles = []Role{RoleOperator, RoleDonor, RoleTechnician, RoleBeneficiary, RoleObservatory}
 
 // Valid reports whether k is a known kind.
-func (k OrgKind) Valid() bool {
-	for _, v := range OrgKinds {
-		if v == k {
-			return true
-		}
-	}
-	return false
-}
+func (k OrgKind) Valid() bool { return slices.Contains(OrgKinds, k) }
 
 // Role returns the role of the kind's members.
 func (k OrgKind) Role() Role {

@@ -6,6 +6,7 @@
 package device
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -41,14 +42,7 @@ const (
 var DriveTypes = []DriveType{HDD, SSD, NVMe, EMMC, Other}
 
 // Valid reports whether t is a known drive type.
-func (t DriveType) Valid() bool {
-	for _, k := range DriveTypes {
-		if t == k {
-			return true
-		}
-	}
-	return false
-}
+func (t DriveType) Valid() bool { return slices.Contains(DriveTypes, t) }
 
 // Drive is one storage drive of a device; Position numbers them from 1.
 type Drive struct {

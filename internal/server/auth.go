@@ -23,7 +23,7 @@ const (
 // is dropped and the visitor continues anonymously.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		if s.store == nil {
+		if s.store == nil || anonymousPath(c.Request().URL.Path) {
 			return next(c)
 		}
 		ctx := c.Request().Context()
@@ -57,6 +57,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// anonymousPath tells the requests that never need to know who is acting:
+// static files and probes. Browsers send the session cookie with each of
+// them, and looking it up would cost a query per stylesheet and icon.
+func anonymousPath(p string) bool {
+	return strings.HasPrefix(p, "/static/") || p == "/favicon.ico" || p == "/healthz" || p == "/readyz"
 }
 
 // isMetrics spares /metrics the token lookup: its own bearer token is not an

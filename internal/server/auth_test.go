@@ -399,3 +399,23 @@ func TestInvitationAcceptedOnce(t *testing.T) {
 		t.Fatalf("%d acceptances succeeded, want 1", ok)
 	}
 }
+
+// Static files and probes never look the session up: browsers send the
+// cookie with every stylesheet and icon. A page does, and drops a cookie
+// whose session is gone.
+func TestStaticAndProbesSkipSessionLookup(t *testing.T) {
+	env := servertest.MustStart(t, servertest.Options{})
+	_, home := get(t, env.Client(), env.URL+"/")
+	css := regexp.MustCompile(`/static/css/berriz\.[0-9a-f]{10}\.css`).FindString(home)
+	stale, _ := account.NewToken()
+	for _, p := range []string{css, "/favicon.ico", "/healthz", "/readyz"} {
+		resp, _ := get(t, env.Client(), env.URL+p, "Cookie", "berriz_session="+stale)
+		if strings.Contains(resp.Header.Get("Set-Cookie"), "berriz_session") {
+			t.Errorf("%s looked the session up", p)
+		}
+	}
+	resp, _ := get(t, env.Client(), env.URL+"/about", "Cookie", "berriz_session="+stale)
+	if !strings.Contains(resp.Header.Get("Set-Cookie"), "berriz_session=;") {
+		t.Errorf("a page kept a dead session cookie: %q", resp.Header.Get("Set-Cookie"))
+	}
+}
