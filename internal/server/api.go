@@ -15,7 +15,7 @@ import (
 )
 
 // The JSON API v1: the same domain calls as the pages (see shared.go), for
-// scripts and the observatory's clients. Its contract is openapi.json, which
+// scripts and the observatory's clients. Its contract is openapi/*.json, which
 // a test keeps in step with this table. Errors are answered by handleError,
 // like everywhere else.
 
