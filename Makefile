@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test build fuzz clean
+.PHONY: run test build fuzz bench clean
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
@@ -24,6 +24,15 @@ build:
 ## fuzz: longer fuzzing of every fuzz target (FUZZTIME=5m make fuzz)
 fuzz:
 	FUZZTIME=$${FUZZTIME:-2m} deploy/local/test.sh
+
+## bench: the benchmarks of docs/benchmarks.md against local PostgreSQL (about 5 minutes;
+## BERRIZ_BENCH_DURATION, _ROUNDS, _CLIENTS, _RATE, _TARGETS tune the load test)
+bench:
+	deploy/local/postgres.sh
+	BERRIZ_TEST_DATABASE_URL=$${BERRIZ_TEST_DATABASE_URL:-postgres://berriz:berriz@127.0.0.1:5432/berriz?sslmode=disable} \
+		go test -run '^$$' -bench '^BenchmarkTagLookup$$' -benchtime=1x -timeout 30m -v ./internal/server
+	BERRIZ_TEST_DATABASE_URL=$${BERRIZ_TEST_DATABASE_URL:-postgres://berriz:berriz@127.0.0.1:5432/berriz?sslmode=disable} \
+		go test -run '^$$' -bench . -skip '^BenchmarkTagLookup$$' -benchtime=5x -timeout 30m -v ./internal/...
 
 clean:
 	rm -f berriz

@@ -16,13 +16,17 @@ import (
 	"github.com/berriz/berriz/internal/donation"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/tag"
+	"github.com/berriz/berriz/storage"
 )
 
 const demoUsage = `Usage: berriz demo [--if-empty] [--allow-production]
 
 Loads a demo territory (the Pays basque: operator, donors, workshops, schools,
 associations, an observatory client) into an empty database, and prints the
-demo accounts, their shared password and the observatory's API token.
+demo accounts, their shared password and the observatory's API token. The
+workshops' devices stand in every state of the workshop workflow (diagnosed,
+wiped, refurbished, published, recycled, dismantled...), with the erasure
+logs and the recycler's certificate stored in the configured file storage.
 
 A database that already holds an organisation is left alone: berriz demo
 then fails, berriz demo --if-empty succeeds silently (for make run).
@@ -76,7 +80,11 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return fmt.Errorf("%w (%d organisations): it loads only into a fresh database", errNotEmpty, page.Total)
 	}
-	res, err := seedDemo(ctx, db, demoParams{Password: demoPassword, Argon2: argon2Params(cfg)})
+	files, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	res, err := seedDemo(ctx, db, demoParams{Password: demoPassword, Argon2: argon2Params(cfg), Files: files})
 	if err != nil {
 		return fmt.Errorf("demo: %w (the database now holds part of the demo: load it into a fresh database)", err)
 	}
@@ -99,12 +107,14 @@ func printDemo(w io.Writer, res demoResult, publicURL string) {
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nEvery demo account signs in at %s/login with the password: %s\n", publicURL, res.Password)
 	fmt.Fprintf(w, "API token of %q (read-only, shown only now): %s\n", res.Orgs["observatory"].Name, res.ObservatoryToken)
+	printDemoWorkshop(w, res.Workshop)
 }
 
 // demoParams are what seedDemo needs from the configuration.
 type demoParams struct {
 	Password string
 	Argon2   account.Argon2Params
+	Files    storage.Store // where the erasure logs and the recycler's certificate go
 }
 
 // demoResult is what seedDemo created. Orgs is keyed by demoOrg.Key, so the
@@ -119,80 +129,10 @@ type demoResult struct {
 	Devices          int                          // devices declared
 	TagBatches       map[string]postgres.TagBatch // by workshop key
 	Received         int                          // devices received at intake, each with a tag
-}
-
-type demoOrg struct {
-	Key        string
-	Kind       account.OrgKind
-	Name       string
-	Commune    string // INSEE code
-	OfficialID string
-	Users      []demoUser
-}
-
-type demoUser struct {
-	Local string // e-mail local part, under demoDomain
-	Name  string
-	Admin bool
-	Lang  string
-}
-
-// INSEE codes of the communes the demo uses.
-const (
-	inseeBayonne    = "64102"
-	inseeAnglet     = "64024"
-	inseeBiarritz   = "64122"
-	inseeHendaye    = "64260"
-	inseeStJeanLuz  = "64483"
-	inseeUstaritz   = "64547"
-	inseeMauleon    = "64371"
-	inseeStJeanPied = "64485"
-)
-
-// demoTerritory is the demo's content. The people, numbers and most
-// organisations are fictional; the official ids have valid check keys.
-func demoTerritory() []demoOrg {
-	return []demoOrg{
-		{Key: "operator", Kind: account.KindOperator, Name: "Agence numérique du Pays basque", Commune: inseeBayonne,
-			OfficialID: demoSIRET("20009871", "0001"),
-			Users:      []demoUser{{"operateur", "Maite Etxeberria", true, "fr"}}},
-
-		{Key: "bayonne", Kind: account.KindCommune, Name: "Ville de Bayonne", Commune: inseeBayonne,
-			OfficialID: demoSIRET("21649910", "0001"),
-			Users:      []demoUser{{"bayonne.admin", "Philippe Laborde", true, "fr"}, {"bayonne.agent", "Sophie Harriet", false, "fr"}}},
-		{Key: "anglet", Kind: account.KindCommune, Name: "Ville d'Anglet", Commune: inseeAnglet,
-			OfficialID: demoSIRET("21649920", "0001"),
-			Users:      []demoUser{{"anglet.admin", "Isabelle Darrigrand", true, "fr"}, {"anglet.agent", "Julien Lafitte", false, "fr"}}},
-		{Key: "itsasoa", Kind: account.KindCompany, Name: "Itsasoa Conseil", Commune: inseeBiarritz,
-			OfficialID: demoSIRET("84312759", "0002"),
-			Users:      []demoUser{{"itsasoa.admin", "Marc Duhalde", true, "fr"}, {"itsasoa.it", "Emma Wilson", false, "en"}}},
-
-		{Key: "berriztu", Kind: account.KindWorkshop, Name: "Atelier Berriztu (Ustaritz)", Commune: inseeUstaritz,
-			OfficialID: "W643004127",
-			Users:      []demoUser{{"berriztu.admin", "Peio Irigoyen", true, "fr"}, {"berriztu.tech", "Ander Garat", false, "fr"}}},
-		{Key: "hendaye", Kind: account.KindWorkshop, Name: "Insertion numérique Hendaye", Commune: inseeHendaye,
-			OfficialID: demoSIRET("89047512", "0001"),
-			Users:      []demoUser{{"hendaye.admin", "Nadia Benali", true, "fr"}, {"hendaye.tech", "Kevin Olhagaray", false, "fr"}}},
-
-		{Key: "marracq", Kind: account.KindSchool, Name: "Collège Marracq", Commune: inseeBayonne,
-			OfficialID: demoUAI("0649001"),
-			Users:      []demoUser{{"marracq.admin", "Anne Lissarrague", true, "fr"}}},
-		{Key: "garazi", Kind: account.KindSchool, Name: "Ikastola Garazi", Commune: inseeStJeanPied,
-			OfficialID: demoUAI("0649017"),
-			Users:      []demoUser{{"garazi.admin", "Miren Arrieta", true, "eu"}}},
-		{Key: "ramiro-arrue", Kind: account.KindSchool, Name: "Lycée Ramiro Arrue", Commune: inseeStJeanLuz,
-			OfficialID: demoUAI("0649023"),
-			Users:      []demoUser{{"ramiro-arrue.admin", "Xabi Elissalde", true, "eu"}}},
-		{Key: "reemploi", Kind: account.KindAssociation, Name: "Compagnons du réemploi Adour", Commune: inseeAnglet,
-			OfficialID: demoSIRET("42213906", "0003"),
-			Users:      []demoUser{{"reemploi.admin", "Bernard Castaings", true, "fr"}}},
-		{Key: "xiberoa", Kind: account.KindAssociation, Name: "Xiberoa Numérique", Commune: inseeMauleon,
-			OfficialID: "W642001358",
-			Users:      []demoUser{{"xiberoa.admin", "Ainhoa Etchebarne", true, "fr"}}},
-
-		{Key: "observatory", Kind: account.KindObservatory, Name: "Observatoire du numérique responsable", Commune: inseeBayonne,
-			OfficialID: demoSIRET("13003145", "0001")},
-	}
+	// Intake lists the devices received of each donation, by demoDonation.Key,
+	// in intake order: the workshops' work starts from them.
+	Intake   map[string][]int64
+	Workshop demoWorkshopResult
 }
 
 // seedDemo loads the demo territory into db, which should be empty. Each
@@ -239,70 +179,10 @@ func seedDemo(ctx context.Context, db *postgres.DB, p demoParams) (demoResult, e
 	if err := seedDemoInventory(ctx, db, &res); err != nil {
 		return res, err
 	}
-	return res, nil
-}
-
-// demoDonation is one lot of the demo: declared by a user of the donor,
-// then, when Workshop is set, assigned to it by the operator and, when
-// Collected, picked up.
-type demoDonation struct {
-	Donor, Declarant string // organisation key, e-mail local part
-	Title, Notes     string
-	Lines            []donation.Line
-	Workshop         string // workshop key, "" for not assigned yet
-	Collected        bool
-	Intake           int // devices the workshop receives and tags (collected lots only)
-}
-
-// demoDonations are the lots of the two communes and the company, with
-// categories of internal/co2 and plausible models, years and weights.
-func demoDonations() []demoDonation {
-	return []demoDonation{
-		{Donor: "bayonne", Declarant: "bayonne.agent", Title: "Renouvellement des postes de la mairie annexe",
-			Notes: "Postes remplacés en 2025, disques encore en place.", Workshop: "berriztu", Collected: true, Intake: 6,
-			Lines: []donation.Line{
-				{Category: "laptop", Brand: "Lenovo", Model: "ThinkPad T470", Year: 2018, Quantity: 6, StorageDrives: 1, WeightKg: 1.6},
-				{Category: "desktop", Brand: "HP", Model: "ProDesk 600 G3", Year: 2017, Quantity: 4, StorageDrives: 1, WeightKg: 5.5},
-				{Category: "monitor_24", Brand: "Dell", Model: "P2419H", Year: 2019, Quantity: 6, WeightKg: 5.2},
-			}},
-		{Donor: "bayonne", Declarant: "bayonne.admin", Title: "Tablettes des écoles maternelles",
-			Lines: []donation.Line{
-				{Category: "tablet", Brand: "Apple", Model: "iPad (6e génération)", Year: 2018, Quantity: 8, StorageDrives: 1, WeightKg: 0.47, Notes: "Coques de protection fournies"},
-				{Category: "laptop_charger", Brand: "Apple", Model: "USB 12 W", Quantity: 8, WeightKg: 0.1},
-			}},
-		{Donor: "bayonne", Declarant: "bayonne.agent", Title: "Imprimantes du service urbanisme", Workshop: "hendaye",
-			Lines: []donation.Line{
-				{Category: "printer_laser", Brand: "HP", Model: "LaserJet Pro M402dn", Year: 2017, Quantity: 3, WeightKg: 8.6},
-				{Category: "printer_mfp_a3", Brand: "Ricoh", Model: "MP C3004", Serial: "E174M930211", Year: 2016, Quantity: 1, StorageDrives: 1, WeightKg: 95, Notes: "Disque interne à effacer"},
-			}},
-		{Donor: "anglet", Declarant: "anglet.agent", Title: "Parc informatique de la médiathèque",
-			Notes: "Postes publics, comptes locaux seulement.", Workshop: "hendaye", Collected: true, Intake: 6,
-			Lines: []donation.Line{
-				{Category: "all_in_one", Brand: "Lenovo", Model: "ThinkCentre M820z", Year: 2019, Quantity: 5, StorageDrives: 1, WeightKg: 9.3},
-				{Category: "desktop", Brand: "Dell", Model: "OptiPlex 3060", Year: 2018, Quantity: 3, StorageDrives: 1, WeightKg: 5.3},
-				{Category: "monitor_22", Brand: "Iiyama", Model: "ProLite E2283HS", Year: 2018, Quantity: 3, WeightKg: 3.4},
-				{Category: "keyboard", Brand: "Logitech", Model: "K120", Quantity: 8, WeightKg: 0.55},
-			}},
-		{Donor: "anglet", Declarant: "anglet.admin", Title: "Smartphones de la police municipale", Workshop: "berriztu",
-			Lines: []donation.Line{
-				{Category: "smartphone", Brand: "Samsung", Model: "Galaxy A40", Year: 2019, Quantity: 12, StorageDrives: 1, WeightKg: 0.15},
-			}},
-		{Donor: "itsasoa", Declarant: "itsasoa.it", Title: "Fin de location des portables 2019",
-			Notes: "BIOS sans mot de passe.", Workshop: "berriztu", Collected: true,
-			Lines: []donation.Line{
-				{Category: "laptop", Brand: "Dell", Model: "Latitude 5490", Serial: "7XKQ2R2", Year: 2019, Quantity: 1, StorageDrives: 1, WeightKg: 1.8},
-				{Category: "laptop", Brand: "Dell", Model: "Latitude 5490", Serial: "8BMQ2R2", Year: 2019, Quantity: 1, StorageDrives: 1, WeightKg: 1.8},
-				{Category: "laptop", Brand: "Dell", Model: "Latitude 5490", Serial: "9CLQ2R2", Year: 2019, Quantity: 1, StorageDrives: 1, WeightKg: 1.8},
-				{Category: "laptop", Brand: "Apple", Model: "MacBook Pro 13\" 2019", Serial: "C02ZK1ABLVDL", Year: 2019, Quantity: 1, StorageDrives: 1, WeightKg: 1.4},
-				{Category: "docking_station", Brand: "Dell", Model: "WD19", Year: 2020, Quantity: 4, WeightKg: 0.6},
-			}},
-		{Donor: "itsasoa", Declarant: "itsasoa.admin", Title: "Écrans et téléphones du siège",
-			Lines: []donation.Line{
-				{Category: "monitor_27", Brand: "LG", Model: "27UL500", Year: 2020, Quantity: 4, WeightKg: 5.8},
-				{Category: "smartphone", Brand: "Apple", Model: "iPhone 8", Year: 2018, Quantity: 3, StorageDrives: 1, WeightKg: 0.15},
-				{Category: "projector", Brand: "Epson", Model: "EB-W49", Year: 2020, Quantity: 1, WeightKg: 2.5},
-			}},
+	if err := seedDemoWorkshops(ctx, db, p.Files, &res); err != nil {
+		return res, err
 	}
+	return res, nil
 }
 
 // demoTagBatch is how many blank tags each workshop has printed.
@@ -324,7 +204,7 @@ func seedDemoInventory(ctx context.Context, db *postgres.DB, res *demoResult) er
 	shopActors := map[string]*account.Principal{"berriztu": actor("berriztu", "berriztu.tech"), "hendaye": actor("hendaye", "hendaye.tech")}
 	now := time.Now()
 
-	res.TagBatches = map[string]postgres.TagBatch{}
+	res.TagBatches, res.Intake = map[string]postgres.TagBatch{}, map[string][]int64{}
 	codes := map[string][]tag.Code{}
 	for _, key := range []string{"berriztu", "hendaye"} {
 		b, cs, err := db.CreateTagBatch(ctx, res.Orgs[key].ID, shopActors[key].UserID, demoTagBatch,
@@ -376,6 +256,7 @@ func seedDemoInventory(ctx context.Context, db *postgres.DB, res *demoResult) er
 				}
 				d = r.Donation
 				res.Received++
+				res.Intake[dd.Key] = append(res.Intake[dd.Key], v.ID)
 			}
 		}
 		res.Donations = append(res.Donations, d)

@@ -54,9 +54,13 @@ func TestDemoDonations(t *testing.T) {
 			emails[u.Local] = d.Key
 		}
 	}
-	perDonor, categories := map[string]int{}, map[string]bool{}
+	perDonor, categories, keys := map[string]int{}, map[string]bool{}, map[string]bool{}
 	for _, dd := range demoDonations() {
 		perDonor[dd.Donor]++
+		if dd.Key == "" || keys[dd.Key] {
+			t.Errorf("%q: key %q empty or repeated", dd.Title, dd.Key)
+		}
+		keys[dd.Key] = true
 		if orgs[dd.Donor].Role() != account.RoleDonor || emails[dd.Declarant] != dd.Donor {
 			t.Errorf("%q: donor %s, declarant %s", dd.Title, dd.Donor, dd.Declarant)
 		}
@@ -215,6 +219,16 @@ func TestDemoLoadsIntoEmptyDatabaseOnce(t *testing.T) {
 	}
 
 	checkDemoInventory(t, db, stdout)
+	checkDemoWorkshops(t, db, env, stdout)
+
+	// Every record went through the store: each device's chain verifies.
+	out.Reset()
+	if err := run(ctx, []string{"audit", "verify"}, env, &out, &errOut); err != nil {
+		t.Fatalf("audit after the demo: %v\n%s", err, out.String())
+	}
+	if !regexp.MustCompile(`^\d{3} events of 21 devices checked; 0 broken chains;`).MatchString(out.String()) {
+		t.Errorf("audit after the demo: %q", out.String())
+	}
 
 	// Again: --if-empty is a silent success, a plain demo refuses.
 	out.Reset()
@@ -247,7 +261,7 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 			wantStates["declared"]++
 		}
 	}
-	if wantDevices != 83 || wantReceived != 12 || len(demoDonations()) != 7 {
+	if wantDevices != 83 || wantReceived != 21 || len(demoDonations()) != 7 {
 		t.Errorf("demo content: %d devices, %d received, %d donations", wantDevices, wantReceived, len(demoDonations()))
 	}
 	q := func(query string, args ...any) int {
@@ -283,11 +297,11 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 		WHERE o.kind = 'workshop' AND b.count = 60 AND (SELECT count(*) FROM tags t WHERE t.batch_id = b.id) = 60`); n != 2 {
 		t.Errorf("%d workshops with a batch of 60 tags, want 2", n)
 	}
-	if n := q(`SELECT count(*) FROM devices v JOIN tags t ON t.device_id = v.id WHERE v.state = 'received'`); n != 12 {
-		t.Errorf("%d received devices with a tag, want 12", n)
+	if n := q(`SELECT count(*) FROM devices v JOIN tags t ON t.device_id = v.id WHERE v.state <> 'declared'`); n != 21 {
+		t.Errorf("%d devices past intake with a tag, want 21", n)
 	}
-	if n := q(`SELECT count(*) FROM tags WHERE device_id IS NOT NULL`); n != 12 {
-		t.Errorf("%d tags linked, want 12", n)
+	if n := q(`SELECT count(*) FROM tags WHERE device_id IS NOT NULL`); n != 21 {
+		t.Errorf("%d tags linked, want 21", n)
 	}
 	// Every tag linked at a workshop is one of its own batch, on a device
 	// of a donation assigned to it.
@@ -295,7 +309,7 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 		JOIN donations d ON d.id = v.donation_id WHERE d.workshop_org_id <> b.organisation_id`); n != 0 {
 		t.Errorf("%d tags linked across workshops", n)
 	}
-	if !strings.Contains(stdout, "7 donations (83 devices, 12 received and tagged), 2 tag batches") {
+	if !strings.Contains(stdout, "7 donations (83 devices, 21 received and tagged), 2 tag batches") {
 		t.Errorf("summary missing:\n%s", stdout)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // weeks and dates of the territory (Europe/Paris) on images without a zone database
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,6 +45,7 @@ Usage:
   berriz migrate status   list migrations and whether they are applied
   berriz user create      create an operator or a member of an organisation (see berriz user --help)
   berriz demo             load a demo territory into an empty database (see berriz demo --help)
+  berriz audit verify     check the hash chain of every device's event log
   berriz version          print the version
 
 Configuration comes from BERRIZ_* environment variables: berriz serve --help lists them.
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdUser(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "berriz", versionString())
 		return nil

@@ -9,31 +9,14 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/berriz/berriz/internal/config"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/postgres/pgtest"
+	"github.com/berriz/berriz/internal/server/servertest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
@@ -75,7 +58,7 @@ func TestBadConfigurationStopsStart(t *testing.T) {
 func TestMigrateUpAndStatus(t *testing.T) {
 	env := envOf(map[string]string{"BERRIZ_DATABASE_URL": pgtest.MustEmptyURL(t)})
 	var out bytes.Buffer
-	errOut := &lockedBuffer{}
+	errOut := &servertest.LogBuffer{}
 	if err := run(context.Background(), []string{"migrate", "status"}, env, &out, errOut); err != nil {
 		t.Fatalf("status on an empty database: %v", err)
 	}
@@ -127,7 +110,7 @@ func TestServeRefusesUnknownSchemas(t *testing.T) {
 // The real serve command: migrates an empty database, serves the home page
 // in each language, and stops cleanly when the context ends (SIGTERM).
 func TestServeEndToEnd(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &servertest.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

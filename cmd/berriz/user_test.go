@@ -21,12 +21,14 @@ import (
 var fastArgon2 = account.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
 // mustCommandEnv returns the environment of a command run against a fresh
-// migrated database, with cheap password hashing, and the database's URL.
+// migrated database and a temporary file storage (berriz demo stores
+// blobs), with cheap password hashing, and the database's URL.
 func mustCommandEnv(t *testing.T) (func(string) string, string) {
 	t.Helper()
 	url := pgtest.MustURL(t)
 	return envOf(map[string]string{
 		"BERRIZ_DATABASE_URL":      url,
+		"BERRIZ_STORAGE_DIR":       t.TempDir(),
 		"BERRIZ_ARGON2_MEMORY_KIB": "64",
 		"BERRIZ_ARGON2_TIME":       "1",
 		"BERRIZ_LOG_LEVEL":         "warn",

@@ -25,15 +25,9 @@ if [[ "$installed" == "$AXE_VERSION" ]]; then
 fi
 
 if ! command -v npm >/dev/null; then
-	command -v apt-get >/dev/null || die "npm is missing and apt-get is not available: install npm (Node.js) by hand"
-	sudo=()
-	if [[ "$(id -u)" -ne 0 ]]; then
-		command -v sudo >/dev/null || die "npm is missing; installing it needs root: run 'apt-get install -y npm' as root, or install sudo"
-		sudo=(sudo)
-	fi
-	say "installing Debian's npm package: apt-get update && apt-get install -y npm"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+	say "npm is missing: installing Debian's npm package"
+	"$(dirname "${BASH_SOURCE[0]}")/apt.sh" npm
+	command -v npm >/dev/null || die "the npm package is installed but npm is not on PATH"
 fi
 
 if [[ -n "$installed" ]]; then

@@ -22,16 +22,7 @@ if found=$(command -v chromium); then
 	exit 0
 fi
 
-command -v apt-get >/dev/null || die "Chromium is missing and apt-get is not available: install Chromium by hand, or set BERRIZ_CHROMIUM to its path"
-
-sudo=()
-if [[ "$(id -u)" -ne 0 ]]; then
-	command -v sudo >/dev/null || die "Chromium is missing; installing it needs root: run 'apt-get install -y chromium' as root, or install sudo"
-	sudo=(sudo)
-fi
-
-say "installing Debian's chromium package: apt-get update && apt-get install -y chromium"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
-[[ -x /usr/bin/chromium ]] || die "apt-get finished but /usr/bin/chromium is still missing"
+say "Chromium is missing: installing Debian's chromium package (or set BERRIZ_CHROMIUM to a Chromium of your own)"
+"$(dirname "${BASH_SOURCE[0]}")/apt.sh" chromium
+[[ -x /usr/bin/chromium ]] || die "the chromium package is installed but /usr/bin/chromium is missing"
 say "installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"

@@ -12,16 +12,7 @@ if command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null; then
 	exit 0
 fi
 
-command -v apt-get >/dev/null || die "poppler-utils is missing and apt-get is not available: install pdftoppm and pdftotext by hand"
-
-sudo=()
-if [[ "$(id -u)" -ne 0 ]]; then
-	command -v sudo >/dev/null || die "poppler-utils is missing; installing it needs root: run 'apt-get install -y poppler-utils' as root, or install sudo"
-	sudo=(sudo)
-fi
-
-say "installing Debian's poppler-utils package: apt-get update && apt-get install -y poppler-utils"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y poppler-utils
-command -v pdftoppm >/dev/null || die "apt-get finished but pdftoppm is still missing"
+say "pdftoppm or pdftotext is missing: installing Debian's poppler-utils package"
+"$(dirname "${BASH_SOURCE[0]}")/apt.sh" poppler-utils
+command -v pdftoppm >/dev/null || die "the poppler-utils package is installed but pdftoppm is missing"
 say "installed: $(pdftoppm -v 2>&1 | head -n1)"

@@ -66,8 +66,7 @@ if answers; then
 else
 	if ! command -v pg_lsclusters >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
 		say "PostgreSQL is not installed: installing Debian's postgresql package"
-		as_root apt-get update -qq
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+		"$(dirname "${BASH_SOURCE[0]}")/apt.sh" postgresql
 	fi
 	start_cluster
 	wait_answers || die "PostgreSQL did not answer on $host:$port within 30 s"

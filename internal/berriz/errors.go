@@ -55,7 +55,14 @@ type Error struct {
 	Message string            // translation key of the human message
 	Args    map[string]string // values for the message's placeholders
 	Fields  map[string]string // field name -> translation key
-	Err     error             // cause, never shown to users
+	// KeyArgs fill placeholders with translated text: each value is a
+	// translation key (a state's name, say), translated in the reader's
+	// language before it fills the message.
+	KeyArgs map[string]string
+	// Details are machine-readable facts a client needs to recover (the
+	// fresh state after a conflict, say); the JSON API shows them.
+	Details map[string]any
+	Err     error // cause, never shown to users
 }
 
 // Error renders the error for logs: code, message key and cause.
@@ -124,6 +131,29 @@ func (e *Error) WithArg(name, value string) *Error {
 		c.Args[k] = v
 	}
 	c.Args[name] = value
+	return &c
+}
+
+// WithKeyArg returns a copy of e with one placeholder filled by the
+// translation of key.
+func (e *Error) WithKeyArg(name, key string) *Error {
+	c := *e
+	c.KeyArgs = make(map[string]string, len(e.KeyArgs)+1)
+	for k, v := range e.KeyArgs {
+		c.KeyArgs[k] = v
+	}
+	c.KeyArgs[name] = key
+	return &c
+}
+
+// WithDetail returns a copy of e with one machine-readable detail set.
+func (e *Error) WithDetail(name string, value any) *Error {
+	c := *e
+	c.Details = make(map[string]any, len(e.Details)+1)
+	for k, v := range e.Details {
+		c.Details[k] = v
+	}
+	c.Details[name] = value
 	return &c
 }
 

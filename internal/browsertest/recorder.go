@@ -47,6 +47,7 @@ type request struct {
 	status   int64
 	bytes    int64
 	inFlight bool
+	started  time.Time
 	failed   string
 }
 
@@ -96,7 +97,7 @@ func (r *recorder) handle(ev any) {
 				}
 			}
 		}
-		r.requests[ev.RequestID] = &request{url: ev.Request.URL, kind: ev.Type, inFlight: true}
+		r.requests[ev.RequestID] = &request{url: ev.Request.URL, kind: ev.Type, inFlight: true, started: now}
 		r.order = append(r.order, ev.RequestID)
 		if isDoc {
 			r.docID = ev.RequestID
@@ -168,6 +169,15 @@ func (r *recorder) handle(ev any) {
 	}
 }
 
+// faviconGrace is how long a favicon request in flight holds idleness.
+const faviconGrace = 3 * time.Second
+
+func isFavicon(u string) bool {
+	path, _, _ := strings.Cut(u, "?")
+	i := strings.LastIndexByte(path, '/')
+	return strings.HasPrefix(path[i+1:], "favicon")
+}
+
 // counted tells whether a URL is a network request: data: and blob: URLs are
 // already inside a counted response.
 func counted(u string) bool {
@@ -230,7 +240,12 @@ func (r *recorder) idle(quiet time.Duration) (bool, []string) {
 	defer r.mu.Unlock()
 	var pending []string
 	for _, id := range r.order {
-		if req := r.requests[id]; req.inFlight {
+		req := r.requests[id]
+		// Chromium fetches the favicon from the browser process: on a busy
+		// machine it sometimes never reports the end of that request. It
+		// is still counted; it just does not hold the page's idle state
+		// beyond a few seconds.
+		if req.inFlight && !(isFavicon(req.url) && time.Since(req.started) > faviconGrace) {
 			pending = append(pending, req.url)
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/berriz/berriz/internal/berriz"
 )
@@ -181,25 +179,9 @@ func whole(f berriz.FieldErrors, field, v string, lo, hi int, msg string) *int {
 	return &n
 }
 
-// text trims an optional text and refuses control characters (newlines
-// too, unless multiline), invalid UTF-8 and anything longer than max runes.
+// text checks an optional text (see berriz.Text).
 func text(f berriz.FieldErrors, field, v string, max int, multiline bool) string {
-	v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
-	if !utf8.ValidString(v) {
-		f.Add(field, "error.invalid_text")
-		return ""
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t')) {
-			f.Add(field, "error.invalid_text")
-			return ""
-		}
-	}
-	if utf8.RuneCountInString(v) > max {
-		f.Add(field, "device.error.too_long")
-		return ""
-	}
-	return v
+	return berriz.Text(f, field, v, max, multiline, "device.error.too_long")
 }
 
 // MaxDocumentBytes bounds a document (a PDF: invoice, test report, manual).
@@ -222,3 +204,11 @@ func CheckDocument(data []byte) error {
 	}
 	return nil
 }
+
+// osCategories are the categories of the factor set that run an operating
+// system a workshop installs (computers, phones, tablets).
+var osCategories = []string{"laptop", "desktop", "all_in_one", "smartphone", "tablet", "server", "thin_client"}
+
+// NeedsOS reports whether a device of the category gets an operating
+// system before it is reused: the lifecycle refuses refurbished without one.
+func NeedsOS(category string) bool { return slices.Contains(osCategories, category) }

@@ -13,8 +13,8 @@ import (
 
 // Limits of a CSV import, shown to donors before they upload.
 const (
-	MaxCSVBytes = 1 << 20 // 1 MiB
-	MaxCSVLines = 2000    // device lines, header excluded
+	MaxCSVBytes = 4 << 20 // 4 MiB: 10,000 lines with notes
+	MaxCSVLines = 10000   // device lines, header excluded
 )
 
 // LineError is one problem of an imported file: where (Line is the file's

@@ -57,7 +57,39 @@ func Parse(s string) (Lang, bool) {
 
 // Catalogs holds every language's messages.
 type Catalogs struct {
-	msgs map[Lang]map[string]string
+	msgs map[Lang]map[string]message
+}
+
+// message is one catalog entry, split at load time into the literal text
+// between its {placeholders} and their names, so that T fills it with a
+// map lookup and a join instead of a regular expression per call (pages
+// call T some sixty times each: docs/benchmarks.md).
+type message struct {
+	text string    // the message as written
+	segs []segment // nil when the message has no placeholder
+}
+
+// segment is a literal text followed by a placeholder's name ("" for the
+// last segment).
+type segment struct {
+	lit, name string
+}
+
+// parseMessage splits s at its placeholders.
+func parseMessage(s string) message {
+	m := message{text: s}
+	locs := placeholderRE.FindAllStringIndex(s, -1)
+	if len(locs) == 0 {
+		return m
+	}
+	m.segs = make([]segment, 0, len(locs)+1)
+	last := 0
+	for _, l := range locs {
+		m.segs = append(m.segs, segment{lit: s[last:l[0]], name: s[l[0]+1 : l[1]-1]})
+		last = l[1]
+	}
+	m.segs = append(m.segs, segment{lit: s[last:]})
+	return m
 }
 
 var placeholderRE = regexp.MustCompile(`\{[a-z_][a-z0-9_]*\}`)
@@ -67,7 +99,7 @@ var placeholderRE = regexp.MustCompile(`\{[a-z_][a-z0-9_]*\}`)
 // and checks that the catalogs agree: same keys, same placeholders, no empty
 // message, no key defined twice.
 func Load(fsys fs.FS) (*Catalogs, error) {
-	c := &Catalogs{msgs: map[Lang]map[string]string{}}
+	c := &Catalogs{msgs: map[Lang]map[string]message{}}
 	for _, l := range Langs {
 		files, err := fs.Glob(fsys, string(l)+"/*.json")
 		if err != nil {
@@ -76,7 +108,7 @@ func Load(fsys fs.FS) (*Catalogs, error) {
 		if len(files) == 0 {
 			return nil, fmt.Errorf("catalog %s: no %s/*.json file", l, l)
 		}
-		m := map[string]string{}
+		m := map[string]message{}
 		for _, f := range files {
 			b, err := fs.ReadFile(fsys, f)
 			if err != nil {
@@ -90,7 +122,7 @@ func Load(fsys fs.FS) (*Catalogs, error) {
 				if _, dup := m[k]; dup {
 					return nil, fmt.Errorf("catalog %s: %q is defined twice", f, k)
 				}
-				m[k] = v
+				m[k] = parseMessage(v)
 			}
 		}
 		c.msgs[l] = m
@@ -106,7 +138,8 @@ func (c *Catalogs) check() error {
 	ref := c.msgs[Default]
 	for _, l := range Langs {
 		m := c.msgs[l]
-		for k, v := range m {
+		for k, msg := range m {
+			v := msg.text
 			if strings.TrimSpace(v) == "" {
 				errs = append(errs, fmt.Errorf("%s: %q is empty", l, k))
 			}
@@ -115,7 +148,7 @@ func (c *Catalogs) check() error {
 				errs = append(errs, fmt.Errorf("%s: %q is not in the %s catalog", l, k, Default))
 				continue
 			}
-			if a, b := placeholders(v), placeholders(rv); a != b {
+			if a, b := placeholders(v), placeholders(rv.text); a != b {
 				errs = append(errs, fmt.Errorf("%s: %q has placeholders %s, %s has %s", l, k, a, Default, b))
 			}
 		}
@@ -159,19 +192,27 @@ func (c *Catalogs) T(lang Lang, key string, args map[string]string) string {
 	if !ok {
 		m = c.msgs[Default]
 	}
-	s, ok := m[key]
+	msg, ok := m[key]
 	if !ok {
 		return key
 	}
-	if len(args) == 0 {
-		return s
+	if len(args) == 0 || msg.segs == nil {
+		return msg.text
 	}
-	return placeholderRE.ReplaceAllStringFunc(s, func(p string) string {
-		if v, ok := args[p[1:len(p)-1]]; ok {
-			return v
+	var b strings.Builder
+	b.Grow(len(msg.text) + 16*len(msg.segs))
+	for _, sg := range msg.segs {
+		b.WriteString(sg.lit)
+		if sg.name == "" {
+			continue
 		}
-		return p
-	})
+		if v, ok := args[sg.name]; ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString("{" + sg.name + "}") // left as written, visible
+		}
+	}
+	return b.String()
 }
 
 // Negotiate picks the supported language the Accept-Language header prefers

@@ -112,3 +112,38 @@ func TestT(t *testing.T) {
 		t.Errorf("unknown key = %q, want the key itself", got)
 	}
 }
+
+// TestTPlaceholders holds T's filling to what the regular expression it
+// replaced did: every occurrence filled, an unknown name left as written,
+// braces that are no placeholder left alone.
+func TestTPlaceholders(t *testing.T) {
+	const msg = `{n} sur {total} : {n}{unit} {Big} {} {missing}.`
+	c, err := Load(catalogFS(`{"m":"`+msg+`","plain":"{ rien }"}`, `{"m":"`+msg+`","plain":"x"}`, `{"m":"`+msg+`","plain":"y"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := map[string]string{"n": "3", "total": "10", "unit": " kg", "Big": "no"}
+	if got, want := c.T(FR, "m", args), `3 sur 10 : 3 kg {Big} {} {missing}.`; got != want {
+		t.Errorf("T = %q, want %q", got, want)
+	}
+	if got := c.T(FR, "m", nil); got != msg {
+		t.Errorf("T without arguments = %q, want the message as written", got)
+	}
+	if got := c.T(FR, "plain", args); got != "{ rien }" {
+		t.Errorf("T of a message without placeholder = %q", got)
+	}
+}
+
+// BenchmarkT is the cost of one translation with two placeholders, as a
+// template's {{.T "key" "name" value}} pays it.
+func BenchmarkT(b *testing.B) {
+	c, err := Load(catalogFS(`{"m":"{count} photos au plus, {mb} Mo chacune"}`, `{"m":"{count} {mb}"}`, `{"m":"{count} {mb}"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := map[string]string{"count": "5", "mb": "10"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = c.T(FR, "m", args)
+	}
+}

@@ -3,7 +3,6 @@ package label
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/berriz/berriz/internal/berriz"
 )
@@ -194,29 +193,4 @@ func Calibration(format string, offsetXmm, offsetYmm float64, text []string) ([]
 	}
 	c.text(fontRegular, 8, rx+mm(102), ry-mm(4), "cm")
 	return writePDF([]*canvas{c})
-}
-
-// wrap splits s into lines no wider than width points at size.
-func wrap(s string, size, width float64) []string {
-	var lines []string
-	var cur string
-	// Only plain spaces break: a translation's no-break spaces hold.
-	for _, w := range strings.Split(s, " ") {
-		if w == "" {
-			continue
-		}
-		next := w
-		if cur != "" {
-			next = cur + " " + w
-		}
-		if cur != "" && textWidth(next, size, false) > width {
-			lines = append(lines, cur)
-			next = w
-		}
-		cur = next
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines
 }

@@ -4,8 +4,9 @@
 // budget before anything is decoded (decompression bombs), and the image is
 // decoded, resized and re-encoded as a fresh JPEG. Re-encoding keeps pixels
 // only, so EXIF (GPS included), XMP, ICC profiles, comments and PNG text
-// chunks are all gone. EXIF orientation is ignored: a photo shot sideways
-// stays sideways (the technician retakes it).
+// chunks are all gone. A JPEG's EXIF orientation (how a phone says to
+// turn what its sensor stored) is read first and applied to the pixels, so
+// a photo shot sideways is kept upright (exif.go).
 package photo
 
 import (
@@ -45,7 +46,7 @@ var (
 // Result is a re-encoded photo and its thumbnail, both JPEG.
 type Result struct {
 	Photo, Thumb   []byte
-	Width, Height  int
+	Width, Height  int // of Photo, upright (after the EXIF orientation)
 	ThumbW, ThumbH int
 	SourceFormat   string // jpeg, png or webp
 }
@@ -90,9 +91,9 @@ func decode(format string, data []byte) (image.Image, error) {
 
 // Process checks an uploaded photo and returns it resized to at most
 // MaxSide pixels on its long side and a ThumbW×ThumbH thumbnail (the
-// photo fitted inside, on white), both
-// re-encoded as JPEG without any metadata. It never panics on hostile
-// input: every failure is one of the package's errors.
+// photo fitted inside, on white), both turned upright as the JPEG's EXIF
+// orientation says and re-encoded as JPEG without any metadata. It never
+// panics on hostile input: every failure is one of the package's errors.
 func Process(data []byte) (res Result, err error) {
 	switch {
 	case len(data) == 0:
@@ -125,7 +126,15 @@ func Process(data []byte) (res Result, err error) {
 	if err != nil {
 		return Result{}, ErrCorrupt
 	}
-	full, w, h := scale(img, MaxSide)
+	// Turning after scaling gives the same pixels as before (Fit is
+	// symmetric) at a fraction of the memory: a 40-megapixel upload would
+	// otherwise need a second full-size copy.
+	o := 1
+	if format == "jpeg" {
+		o = jpegOrientation(data)
+	}
+	full := orient(scale(img, MaxSide), o)
+	w, h := full.Bounds().Dx(), full.Bounds().Dy()
 	thumb := frame(full, ThumbW, ThumbH)
 	res = Result{Width: w, Height: h, ThumbW: ThumbW, ThumbH: ThumbH, SourceFormat: format}
 	if res.Photo, err = encode(full); err != nil {
@@ -151,7 +160,7 @@ func Fit(w, h, side int) (int, int) {
 
 // scale draws img onto a fresh opaque RGBA canvas (white under any
 // transparency, which JPEG cannot keep) of at most side pixels.
-func scale(img image.Image, side int) (image.Image, int, int) {
+func scale(img image.Image, side int) *image.RGBA {
 	b := img.Bounds()
 	w, h := Fit(b.Dx(), b.Dy(), side)
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -161,7 +170,7 @@ func scale(img image.Image, side int) (image.Image, int, int) {
 	} else {
 		draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
 	}
-	return dst, w, h
+	return dst
 }
 
 // frame fits img, scaled down or up, inside a w×h white canvas, centred.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -22,7 +23,7 @@ func mustImage(w, h int) *image.RGBA {
 	return img
 }
 
-func mustJPEG(t *testing.T, w, h int) []byte {
+func mustJPEG(t testing.TB, w, h int) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, mustImage(w, h), nil); err != nil {
@@ -43,13 +44,50 @@ func mustPNG(t *testing.T, w, h int) []byte {
 // withEXIF inserts an APP1 Exif segment carrying a GPS IFD marker right
 // after the SOI marker, as a phone camera does.
 func withEXIF(j []byte) []byte {
-	payload := append([]byte("Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08"), []byte("GPSLatitude 43.48N GPSLongitude 1.47W")...)
+	return withAPP1(j, append([]byte("Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08"), []byte("GPSLatitude 43.48N GPSLongitude 1.47W")...))
+}
+
+// withAPP1 inserts an APP1 segment holding payload right after the SOI
+// marker of the JPEG j.
+func withAPP1(j, payload []byte) []byte {
 	seg := []byte{0xFF, 0xE1, 0, 0}
 	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
 	out := append([]byte{}, j[:2]...)
 	out = append(out, seg...)
 	out = append(out, payload...)
 	return append(out, j[2:]...)
+}
+
+// byteOrder is what binary.BigEndian and binary.LittleEndian both offer.
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
+// exifPayload is the body of an APP1 Exif segment as cameras write it: a
+// TIFF header in the given byte order, IFD0 with Make and Orientation o,
+// then GPS text that must not survive.
+func exifPayload(order byteOrder, o uint16) []byte {
+	b := []byte("Exif\x00\x00")
+	if order == binary.LittleEndian {
+		b = append(b, "II"...)
+	} else {
+		b = append(b, "MM"...)
+	}
+	b = order.AppendUint16(b, 42)
+	b = order.AppendUint32(b, 8) // IFD0 right after the header
+	b = order.AppendUint16(b, 2)
+	b = order.AppendUint16(b, 0x010F) // Make, ASCII, 4 bytes inline
+	b = order.AppendUint16(b, 2)
+	b = order.AppendUint32(b, 4)
+	b = append(b, "Ph\x00\x00"...)
+	b = order.AppendUint16(b, 0x0112) // Orientation, one SHORT
+	b = order.AppendUint16(b, 3)
+	b = order.AppendUint32(b, 1)
+	b = order.AppendUint16(b, o)
+	b = append(b, 0, 0)
+	b = order.AppendUint32(b, 0) // no IFD1
+	return append(b, "GPSLatitude 43.48N"...)
 }
 
 // withPNGChunk inserts a chunk after IHDR (8-byte signature + 25-byte IHDR).
@@ -167,8 +205,120 @@ func TestProcessRefuses(t *testing.T) {
 	}
 }
 
+// The fixture's stored image: four flat quadrants, so that each of the
+// eight orientations puts a different colour in each corner.
+var (
+	red    = color.RGBA{220, 30, 30, 255}
+	green  = color.RGBA{30, 180, 30, 255}
+	blue   = color.RGBA{30, 30, 220, 255}
+	yellow = color.RGBA{230, 220, 40, 255}
+)
+
+func mustQuadrantJPEG(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := [2][2]color.RGBA{{red, green}, {blue, yellow}}[y*2/h][x*2/w]
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// quadrants returns the colours at the centres of the four quadrants of
+// r in img: top left, top right, bottom left, bottom right.
+func quadrants(img image.Image, r image.Rectangle) [4]color.RGBA {
+	var q [4]color.RGBA
+	for i := range q {
+		x := r.Min.X + r.Dx()*(1+2*(i%2))/4
+		y := r.Min.Y + r.Dy()*(1+2*(i/2))/4
+		q[i] = color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+	}
+	return q
+}
+
+func near(a, b color.RGBA) bool {
+	d := func(x, y uint8) int { return max(int(x), int(y)) - min(int(x), int(y)) }
+	return d(a.R, b.R) < 48 && d(a.G, b.G) < 48 && d(a.B, b.B) < 48
+}
+
+// A photo stored sideways with its EXIF orientation comes out upright, in
+// the photo and in the thumbnail, and still without EXIF.
+func TestProcessAppliesEXIFOrientation(t *testing.T) {
+	const w, h = 64, 32
+	j := mustQuadrantJPEG(t, w, h)
+	// What each orientation shows in the corners (TL, TR, BL, BR) of a
+	// stored image whose quadrants are red, green / blue, yellow.
+	want := map[uint16][4]color.RGBA{
+		1: {red, green, blue, yellow},
+		2: {green, red, yellow, blue}, // mirrored
+		3: {yellow, blue, green, red}, // upside down
+		4: {blue, yellow, red, green}, // mirrored vertically
+		5: {red, blue, green, yellow}, // transposed
+		6: {blue, red, yellow, green}, // turned clockwise
+		7: {yellow, green, blue, red}, // transverse
+		8: {green, yellow, red, blue}, // turned anticlockwise
+	}
+	for o := uint16(1); o <= 8; o++ {
+		for _, order := range []byteOrder{binary.BigEndian, binary.LittleEndian} {
+			t.Run(fmt.Sprintf("%d/%v", o, order), func(t *testing.T) {
+				in := withAPP1(j, exifPayload(order, o))
+				if got := jpegOrientation(in); got != int(o) {
+					t.Fatalf("fixture reads as orientation %d", got)
+				}
+				res, err := Process(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pw, ph := w, h
+				thumbArea := image.Rect(0, 40, 320, 200) // 64×32 fitted in 320×240
+				if o >= 5 {
+					pw, ph = h, w
+					thumbArea = image.Rect(100, 0, 220, 240) // 32×64 fitted
+				}
+				if res.Width != pw || res.Height != ph {
+					t.Errorf("result says %d×%d, want %d×%d", res.Width, res.Height, pw, ph)
+				}
+				for _, out := range []struct {
+					name string
+					data []byte
+					w, h int
+					area image.Rectangle
+				}{
+					{"photo", res.Photo, pw, ph, image.Rect(0, 0, pw, ph)},
+					{"thumbnail", res.Thumb, ThumbW, ThumbH, thumbArea},
+				} {
+					img, err := jpeg.Decode(bytes.NewReader(out.data))
+					if err != nil {
+						t.Fatalf("%s: %v", out.name, err)
+					}
+					if b := img.Bounds(); b.Dx() != out.w || b.Dy() != out.h {
+						t.Errorf("%s is %d×%d, want %d×%d", out.name, b.Dx(), b.Dy(), out.w, out.h)
+						continue
+					}
+					got := quadrants(img, out.area)
+					for i := range got {
+						if !near(got[i], want[o][i]) {
+							t.Errorf("%s: corner %d is %v, want %v (all: %v)", out.name, i, got[i], want[o][i], got)
+						}
+					}
+					if bytes.Contains(out.data, []byte("Exif")) || bytes.Contains(out.data, []byte("GPS")) || bytes.Contains(out.data, []byte{0xFF, 0xE1}) {
+						t.Errorf("%s keeps an APP1/Exif segment", out.name)
+					}
+				}
+			})
+		}
+	}
+}
+
 func FuzzProcess(f *testing.F) {
 	f.Add(mustPNGBytes())
+	f.Add(withAPP1(mustQuadrantJPEG(f, 16, 8), exifPayload(binary.LittleEndian, 6)))
 	f.Add([]byte("\xff\xd8\xff\xe0"))
 	f.Add(pngHeader(10, 10))
 	f.Fuzz(func(t *testing.T, data []byte) {

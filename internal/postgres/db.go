@@ -44,6 +44,9 @@ type DB struct {
 // ErrUnavailable is returned when PostgreSQL does not answer.
 var ErrUnavailable = &berriz.Error{Kind: berriz.Unavailable, Code: "database_unavailable", Message: "error.database_unavailable"}
 
+// slowQuery is the duration beyond which a statement is logged as slow.
+const slowQuery = 500 * time.Millisecond
+
 // Open connects to PostgreSQL and waits until it answers or ConnectTimeout
 // passes.
 func Open(ctx context.Context, o Options) (*DB, error) {
@@ -55,12 +58,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// Nothing may change the schema outside migrations/.
 		DisableAutomaticPing:                     true,
 		DisableForeignKeyConstraintWhenMigrating: true,
-		Logger: logger.NewSlogLogger(o.Logger.With("component", "gorm"), logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
+		Logger: newLazyTrace(logger.NewSlogLogger(o.Logger.With("component", "gorm"), logger.Config{
+			SlowThreshold:             slowQuery,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
 			ParameterizedQueries:      true,
-		}),
+		}), logger.Warn, slowQuery),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

@@ -20,6 +20,9 @@ type DeviceRow struct {
 	WorkshopOrgID int64  `json:"workshop_organisation_id,omitempty"`
 	WorkshopName  string `json:"workshop_name,omitempty"`
 	Tag           string `json:"tag,omitempty"` // canonical code, "" before intake
+	// ErasureFailed flags a device held back because the latest erasure
+	// of one of its drives failed verification (erasure.go).
+	ErasureFailed bool `json:"erasure_failed"`
 }
 
 // DeviceDetail is one device with its specs and drives.
@@ -28,6 +31,17 @@ type DeviceDetail struct {
 	DonorOrgID int64        `json:"donor_organisation_id"`
 	Specs      device.Specs `json:"specs"`
 	UpdatedAt  time.Time    `json:"updated_at"`
+	// The lifecycle's bookkeeping: the version clients send back with a
+	// change, the workshop cycle, the grade, the shelf and since when the
+	// device is in its state.
+	Version          int       `json:"version"`
+	Cycle            int       `json:"cycle"`
+	Grade            string    `json:"grade,omitempty"`
+	GradeSuggested   string    `json:"grade_suggested,omitempty"`
+	GradeReason      string    `json:"grade_reason,omitempty"`
+	Location         string    `json:"location,omitempty"`
+	StateSince       time.Time `json:"state_since"`
+	RecyclingBatchID int64     `json:"recycling_batch_id,omitempty"`
 }
 
 // DeviceFilter narrows Devices and EachDevice; zero values match all.
@@ -42,7 +56,7 @@ type DeviceFilter struct {
 
 const deviceRowColumns = `v.id, v.donation_id, v.line, v.category, v.brand, v.model, v.serial, coalesce(v.year, 0),
 	v.storage_drives, v.weight_kg::float8, v.notes, v.state, v.created_at,
-	d.title, coalesce(d.workshop_org_id, 0), coalesce(w.name, ''), coalesce(t.code, '')`
+	d.title, coalesce(d.workshop_org_id, 0), coalesce(w.name, ''), coalesce(t.code, ''), ` + erasureFailedColumn
 
 const deviceRowFrom = ` FROM devices v JOIN donations d ON d.id = v.donation_id
 	LEFT JOIN organisations w ON w.id = d.workshop_org_id LEFT JOIN tags t ON t.device_id = v.id`
@@ -58,7 +72,7 @@ func scanDeviceRow(row interface{ Scan(...any) error }, extra ...any) (DeviceRow
 	var v DeviceRow
 	err := row.Scan(append([]any{&v.ID, &v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
 		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt,
-		&v.DonationTitle, &v.WorkshopOrgID, &v.WorkshopName, &v.Tag}, extra...)...)
+		&v.DonationTitle, &v.WorkshopOrgID, &v.WorkshopName, &v.Tag, &v.ErasureFailed}, extra...)...)
 	return v, err
 }
 
@@ -125,10 +139,12 @@ func (db *DB) Device(ctx context.Context, id int64, scope DonationScope) (Device
 		screen       sql.NullFloat64
 	)
 	row := g.Raw(`SELECT `+deviceRowColumns+`, d.donor_org_id, v.cpu, v.ram_gb, v.screen_inches::float8,
-		v.battery_health_pct, v.os, v.condition_notes, v.updated_at`+deviceRowFrom+` WHERE v.id = ? AND `+donationScopeCond,
-		append([]any{id}, scope.args()...)...).Row()
+		v.battery_health_pct, v.os, v.condition_notes, v.updated_at, v.version, v.cycle, coalesce(v.grade, ''),
+		coalesce(v.grade_suggested, ''), v.grade_reason, v.location, v.state_since, coalesce(v.recycling_batch_id, 0)`+
+		deviceRowFrom+` WHERE v.id = ? AND `+donationScopeCond, append([]any{id}, scope.args()...)...).Row()
 	r, err := scanDeviceRow(row, &dd.DonorOrgID, &dd.Specs.CPU, &ram, &screen, &battery, &dd.Specs.OS,
-		&dd.Specs.ConditionNotes, &dd.UpdatedAt)
+		&dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade, &dd.GradeSuggested, &dd.GradeReason,
+		&dd.Location, &dd.StateSince, &dd.RecyclingBatchID)
 	if err != nil {
 		return DeviceDetail{}, fmt.Errorf("device %d: %w", id, notFound(err, "device.error.not_found"))
 	}
@@ -169,7 +185,9 @@ func lockScopedDevice(tx *gorm.DB, id int64, scope DonationScope) error {
 }
 
 // SetDeviceSpecs replaces a device's specs and drives, in one transaction.
-// The recorded drives also become its number of storage drives.
+// The recorded drives also become its number of storage drives. From wiped
+// on, the drives must stay as they are (a conflict otherwise): the rest of
+// the specs still changes.
 func (db *DB) SetDeviceSpecs(ctx context.Context, id int64, scope DonationScope, s device.Specs) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -178,10 +196,18 @@ func (db *DB) SetDeviceSpecs(ctx context.Context, id int64, scope DonationScope,
 		if err := lockScopedDevice(tx, id, scope); err != nil {
 			return err
 		}
-		if err := tx.Exec(`UPDATE devices SET cpu = ?, ram_gb = ?, screen_inches = ?, battery_health_pct = ?, os = ?,
-			condition_notes = ?, storage_drives = ? WHERE id = ?`, s.CPU, s.RAMGB, s.ScreenInches, s.BatteryHealthPct, s.OS,
-			s.ConditionNotes, len(s.Drives), id).Error; err != nil {
+		// Once erased, the drives change only by fitting parts (parts.go).
+		frozen, err := drivesFrozen(tx, id, s.Drives)
+		if err != nil {
 			return err
+		}
+		if err := tx.Exec(`UPDATE devices SET cpu = ?, ram_gb = ?, screen_inches = ?, battery_health_pct = ?, os = ?,
+			condition_notes = ?, storage_drives = CASE WHEN ? THEN storage_drives ELSE ? END WHERE id = ?`, s.CPU, s.RAMGB,
+			s.ScreenInches, s.BatteryHealthPct, s.OS, s.ConditionNotes, frozen, len(s.Drives), id).Error; err != nil {
+			return err
+		}
+		if frozen {
+			return nil
 		}
 		if err := tx.Exec(`DELETE FROM device_drives WHERE device_id = ?`, id).Error; err != nil {
 			return err

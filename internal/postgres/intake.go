@@ -8,6 +8,7 @@ import (
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/donation"
+	"github.com/berriz/berriz/internal/lifecycle"
 	"github.com/berriz/berriz/internal/tag"
 	"gorm.io/gorm"
 )
@@ -113,15 +114,6 @@ func linkTag(tx *gorm.DB, code tag.Code, deviceID int64, now time.Time) error {
 	return tx.Exec(`UPDATE tags SET device_id = ?, linked_at = ? WHERE code = ?`, deviceID, now, string(code)).Error
 }
 
-func recordDeviceEvent(tx *gorm.DB, deviceID int64, actor *account.Principal, from, to, place, note string) error {
-	var userID int64
-	if actor != nil {
-		userID = actor.UserID
-	}
-	return tx.Exec(`INSERT INTO device_events (device_id, actor_user_id, from_state, to_state, place, note)
-		VALUES (?, nullif(?, 0), ?, ?, ?, ?)`, deviceID, userID, from, to, place, note).Error
-}
-
 // receive moves a locked declared device to received, records the event
 // and steps its donation forward: a device in the workshop's hands means
 // the lot was collected, and the last declared device in means the lot is
@@ -136,15 +128,20 @@ func receive(tx *gorm.DB, v *Device, actor *account.Principal, note string) erro
 	}
 	from := v.State
 	if from != "" {
-		if err := tx.Exec(`UPDATE devices SET state = ? WHERE id = ?`, DeviceReceived, v.ID).Error; err != nil {
+		if err := lifecycle.Check(lifecycle.State(from), lifecycle.Received, lifecycle.Intake, lifecycle.Facts{}); err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE devices SET state = ?, version = version + 1, state_since = now() WHERE id = ?`,
+			DeviceReceived, v.ID).Error; err != nil {
 			return err
 		}
 	}
-	var place string
-	if err := tx.Raw(`SELECT name FROM organisations WHERE id = ?`, workshop).Row().Scan(&place); err != nil {
+	place, err := devicePlace(tx, workshop, "")
+	if err != nil {
 		return err
 	}
-	if err := recordDeviceEvent(tx, v.ID, actor, from, DeviceReceived, place, note); err != nil {
+	ev := DeviceEvent{Kind: EventState, From: from, To: DeviceReceived, Place: place, Note: note}
+	if err := appendDeviceEvent(tx, v.ID, actor, ev); err != nil {
 		return err
 	}
 	v.State = DeviceReceived
@@ -317,55 +314,6 @@ func (db *DB) DeclaredDevices(ctx context.Context, workshop int64, page int) ([]
 		out = append(out, c)
 	}
 	return out, p, rows.Err()
-}
-
-// Scan is one line of a user's recent scans.
-type Scan struct {
-	At       time.Time
-	Code     string
-	Result   string // translation key
-	DeviceID int64
-}
-
-// scansKept is how many scans a user's log keeps.
-const scansKept = 10
-
-// LogScan records a scan at the station and forgets the user's older ones.
-func (db *DB) LogScan(ctx context.Context, userID int64, code, result string, deviceID int64) error {
-	if len(code) > 40 {
-		code = code[:40]
-	}
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO scan_log (user_id, code, result, device_id) VALUES (?, ?, ?, nullif(?, 0))`,
-			userID, code, result, deviceID).Error; err != nil {
-			return err
-		}
-		return tx.Exec(`DELETE FROM scan_log WHERE user_id = ? AND id < (SELECT id FROM scan_log WHERE user_id = ?
-			ORDER BY id DESC OFFSET ? LIMIT 1)`, userID, userID, scansKept-1).Error
-	})
-	if err != nil {
-		return fmt.Errorf("log scan of user %d: %w", userID, err)
-	}
-	return nil
-}
-
-// RecentScans returns the user's last scans, newest first.
-func (db *DB) RecentScans(ctx context.Context, userID int64) ([]Scan, error) {
-	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT at, code, result, coalesce(device_id, 0) FROM scan_log
-		WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, scansKept).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("recent scans of user %d: %w", userID, err)
-	}
-	defer rows.Close()
-	var out []Scan
-	for rows.Next() {
-		var s Scan
-		if err := rows.Scan(&s.At, &s.Code, &s.Result, &s.DeviceID); err != nil {
-			return nil, fmt.Errorf("recent scans of user %d: %w", userID, err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // IntakeDonations lists the open donations assigned to the workshop (0:

@@ -185,18 +185,9 @@ func TestCreateDeviceAtIntakeAndReceiveTagged(t *testing.T) {
 	wantKind(t, "twice", err, berriz.Conflict, "scan.error.already_received")
 }
 
-func TestScanLogKeepsTen(t *testing.T) {
+func TestDeclaredDevices(t *testing.T) {
 	f := mustIntakeFixture(t, 1)
 	ctx := context.Background()
-	for i := range 13 {
-		if err := f.db.LogScan(ctx, f.tech.UserID, string(rune('A'+i)), "scan.result.unknown", 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	scans, err := f.db.RecentScans(ctx, f.tech.UserID)
-	if err != nil || len(scans) != 10 || scans[0].Code != "M" || scans[9].Code != "D" {
-		t.Fatalf("scans %+v, %v", scans, err)
-	}
 	cands, p, err := f.db.DeclaredDevices(ctx, f.shop.ID, 1)
 	if err != nil || p.Total != 1 || len(cands) != 1 || cands[0].DonorName != "Mairie de Bayonne" {
 		t.Fatalf("candidates %+v %+v %v", cands, p, err)

@@ -61,6 +61,23 @@ func (s *Server) apiRoutes() []Route {
 		{http.MethodPost, v1 + "/tags/batches", "api_tag_batch_create", Workshop, s.apiCreateTagBatch},
 		{http.MethodGet, v1 + "/tags/batches/:id", "api_tag_batch", Workshop, s.apiTagBatch},
 		{http.MethodGet, v1 + "/tags/batches/:id/sheet.pdf", "api_tag_batch_sheet", Workshop, s.tagsSheet},
+
+		// Devices, tags and intake (api_devices.go, api_intake.go).
+		{http.MethodGet, v1 + "/tags/:code", "api_tag_lookup", Inventory, s.apiTagLookup},
+		{http.MethodPost, v1 + "/tags/:code/intake", "api_tag_intake", Workshop, s.apiTagIntake},
+		{http.MethodPost, v1 + "/tags/:code/receive", "api_tag_receive", Workshop, s.apiTagReceive},
+		{http.MethodGet, v1 + "/tags/:code/label.png", "api_tag_label_png", Workshop, s.tagLabelPNG},
+		{http.MethodGet, v1 + "/tags/:code/label.svg", "api_tag_label_svg", Workshop, s.tagLabelSVG},
+		{http.MethodPost, v1 + "/donations/:id/tags", "api_donation_tags", Workshop, s.apiDonationTags},
+		{http.MethodGet, v1 + "/devices", "api_devices", Inventory, s.apiDevices},
+		{http.MethodGet, v1 + "/devices/:id", "api_device", Inventory, s.apiDevice},
+		{http.MethodPut, v1 + "/devices/:id/specs", "api_device_specs", Workshop, s.apiDeviceSpecs},
+		{http.MethodGet, v1 + "/devices/:id/files", "api_device_files", Inventory, s.apiDeviceFiles},
+		{http.MethodPost, v1 + "/devices/:id/photos", "api_device_photo_upload", Workshop, s.apiDevicePhotoUpload},
+		{http.MethodPost, v1 + "/devices/:id/documents", "api_device_document_upload", Workshop, s.apiDeviceDocumentUpload},
+		{http.MethodGet, v1 + "/devices/:id/files/:file", "api_device_file", Inventory, s.deviceFile},
+		{http.MethodGet, v1 + "/devices/:id/files/:file/thumb", "api_device_file_thumb", Inventory, s.deviceFileThumb},
+		{http.MethodDelete, v1 + "/devices/:id/files/:file", "api_device_file_delete", Workshop, s.apiDeleteDeviceFile},
 	}
 }
 

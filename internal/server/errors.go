@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berriz/berriz/internal/berriz"
+	"github.com/berriz/berriz/internal/i18n"
 	"github.com/labstack/echo/v5"
 )
 
@@ -84,6 +85,7 @@ type jsonErrorBody struct {
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`
 	Fields    map[string]string `json:"fields,omitempty"`
+	Details   map[string]any    `json:"details,omitempty"`
 	RequestID string            `json:"request_id,omitempty"`
 }
 
@@ -114,12 +116,12 @@ func (s *Server) handleError(c *echo.Context, err error) {
 		s.logFor(c).Warn("dependency unavailable", "error", err.Error())
 	}
 	lang := langOf(c)
-	msg := s.cat.T(lang, be.Message, be.Args)
+	msg := s.errorText(lang, be)
 	if be.Message == "" || !s.cat.Has(be.Message) {
 		msg = s.cat.T(lang, fromStatus(status, nil).Message, nil)
 	}
 	if wantsJSON(c.Request()) {
-		body := jsonError{Error: jsonErrorBody{Code: be.CodeOrKind(), Message: msg, RequestID: reqID}}
+		body := jsonError{Error: jsonErrorBody{Code: be.CodeOrKind(), Message: msg, Details: be.Details, RequestID: reqID}}
 		if len(be.Fields) > 0 {
 			body.Error.Fields = make(map[string]string, len(be.Fields))
 			for f, key := range be.Fields {
@@ -149,6 +151,22 @@ func (s *Server) handleError(c *echo.Context, err error) {
 		s.logFor(c).Error("render error page", "error", rerr.Error())
 		_ = c.String(status, msg)
 	}
+}
+
+// errorText is an error's message in lang, its placeholders filled from
+// Args and from the translations of KeyArgs.
+func (s *Server) errorText(lang i18n.Lang, be *berriz.Error) string {
+	args := be.Args
+	if len(be.KeyArgs) > 0 {
+		args = make(map[string]string, len(be.Args)+len(be.KeyArgs))
+		for k, v := range be.Args {
+			args[k] = v
+		}
+		for k, key := range be.KeyArgs {
+			args[k] = s.cat.T(lang, key, nil)
+		}
+	}
+	return s.cat.T(lang, be.Message, args)
 }
 
 // wantsJSON decides between the two faces of an error: API paths always get

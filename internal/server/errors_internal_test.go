@@ -151,7 +151,7 @@ func TestFieldErrorsTranslated(t *testing.T) {
 func TestFlashShownOnce(t *testing.T) {
 	s, _ := newBareServer(t)
 	s.echo.GET("/set", func(c *echo.Context) error {
-		s.SetFlash(c, "success", "flash.language_changed")
+		s.SetFlash(c, "success", "flash.signed_out")
 		s.SetFlash(c, "success", "no.such.key") // ignored: not in the catalogs
 		return c.Redirect(http.StatusSeeOther, "/")
 	})
@@ -166,7 +166,7 @@ func TestFlashShownOnce(t *testing.T) {
 		t.Fatalf("flash cookie %+v", flash)
 	}
 	rec = serve(s, http.MethodGet, "/en/", "Cookie", flash.Name+"="+flash.Value)
-	if !strings.Contains(rec.Body.String(), `class="flash flash-success" role="status">The interface language is now English.`) {
+	if !strings.Contains(rec.Body.String(), `class="flash flash-success" role="status">You are signed out.`) {
 		t.Fatalf("flash not shown:\n%s", rec.Body)
 	}
 	cleared := false

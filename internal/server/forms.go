@@ -99,7 +99,7 @@ func (s *Server) failForm(c *echo.Context, f *Form, err error) (int, bool) {
 		f.Errors[field] = s.cat.T(lang, key, nil)
 	}
 	if len(be.Fields) == 0 {
-		f.Message = s.cat.T(lang, be.Message, be.Args)
+		f.Message = s.errorText(lang, be)
 	}
 	return status, true
 }

@@ -25,6 +25,7 @@ func (s *Server) deviceRoutes() []Route {
 		{http.MethodGet, "/devices", "devices", Inventory, s.deviceList},
 		{http.MethodGet, "/devices.csv", "devices_csv", Inventory, s.deviceCSV},
 		{http.MethodGet, "/devices/:id", "device", Inventory, s.deviceShow},
+		{http.MethodGet, "/devices/:id/specs", "device_specs_form", Workshop, s.deviceSpecsForm},
 		{http.MethodPost, "/devices/:id/specs", "device_specs", Workshop, s.deviceSpecs},
 		{http.MethodPost, "/devices/:id/photos", "device_photo_upload", Workshop, s.devicePhotoUpload},
 		{http.MethodPost, "/devices/:id/photos/:file/delete", "device_photo_delete", Workshop, s.deviceFileDelete},
@@ -174,15 +175,12 @@ func (s *Server) deviceCSV(c *echo.Context) error {
 
 // devicePage is one device with what the viewer may do to it.
 type devicePage struct {
-	Device     postgres.DeviceDetail
-	Photos     []postgres.DeviceFile
-	Documents  []postgres.DeviceFile
-	CanEdit    bool
-	Specs      device.Input // the specs form's values
-	DriveRows  []int        // row numbers of the drive fieldsets
-	MoreRows   int          // the row count of the "more drives" link, 0 for none
-	DriveTypes []device.DriveType
-	Limits     uploadLimits
+	Device    postgres.DeviceDetail
+	Photos    []postgres.DeviceFile
+	Documents []postgres.DeviceFile
+	CanEdit   bool
+	Limits    uploadLimits
+	Steps     []stepView // the next steps of the lifecycle, for staff
 }
 
 // uploadLimits are shown next to the upload fields, before any upload.
@@ -208,18 +206,18 @@ func (s *Server) deviceShow(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.deviceRender(c, http.StatusOK, d, nil, nil)
+	return s.deviceRender(c, http.StatusOK, d, nil)
 }
 
-// deviceRender shows a device; f is a failed form, shown with its errors,
-// and specs the specs as typed when that form was the specs form.
-func (s *Server) deviceRender(c *echo.Context, status int, d postgres.DeviceDetail, f *Form, specs device.Input) error {
+// deviceRender shows a device with its next steps, photos and documents;
+// f is a refused form (a step, an upload), shown with its errors.
+func (s *Server) deviceRender(c *echo.Context, status int, d postgres.DeviceDetail, f *Form) error {
 	files, err := s.store.DeviceFiles(c.Request().Context(), d.ID)
 	if err != nil {
 		return err
 	}
 	data := devicePage{Device: d, CanEdit: account.Authorize(Workshop, principalOf(c), true) == nil,
-		DriveTypes: device.DriveTypes, Limits: uploadLimits{PhotoMB: photo.MaxBytes / 1_000_000, Photos: device.MaxPhotos,
+		Limits: uploadLimits{PhotoMB: photo.MaxBytes / 1_000_000, Photos: device.MaxPhotos,
 			DocumentMB: device.MaxDocumentBytes / 1_000_000}}
 	for _, f := range files {
 		if f.Kind == postgres.FilePhoto {
@@ -229,7 +227,44 @@ func (s *Server) deviceRender(c *echo.Context, status int, d postgres.DeviceDeta
 		}
 	}
 	data.Limits.PhotosLeft = max(0, device.MaxPhotos-len(data.Photos))
-	data.Specs = device.InputOf(d.Specs)
+	scope, err := donationScope(principalOf(c))
+	if err != nil {
+		return err
+	}
+	if data.Steps, err = s.deviceSteps(c, d, scope); err != nil {
+		return err
+	}
+	pg := s.newPage(c, "device.title", data)
+	pg.Title, pg.Form = s.deviceTitle(c, d)+" · "+pg.Title, f
+	return s.renderPage(c, status, "device", pg)
+}
+
+func (s *Server) deviceTitle(c *echo.Context, d postgres.DeviceDetail) string {
+	return s.cat.T(langOf(c), "category."+d.Category, nil) + " " + d.Brand + " " + d.Model
+}
+
+// specsPage is the specs form of a device.
+type specsPage struct {
+	Device     postgres.DeviceDetail
+	Specs      device.Input // the form's values
+	DriveRows  []int        // row numbers of the drive fieldsets
+	MoreRows   int          // the row count of the "more drives" link, 0 for none
+	DriveTypes []device.DriveType
+}
+
+// deviceSpecsForm shows the specs form of a device.
+func (s *Server) deviceSpecsForm(c *echo.Context) error {
+	d, _, err := s.deviceLoad(c)
+	if err != nil {
+		return err
+	}
+	return s.specsRender(c, http.StatusOK, d, nil, nil)
+}
+
+// specsRender shows the specs form; f is a refused form and specs the
+// values as typed.
+func (s *Server) specsRender(c *echo.Context, status int, d postgres.DeviceDetail, f *Form, specs device.Input) error {
+	data := specsPage{Device: d, DriveTypes: device.DriveTypes, Specs: device.InputOf(d.Specs)}
 	rows := len(d.Specs.Drives) + 1
 	if specs != nil {
 		data.Specs, rows = specs, 1
@@ -251,7 +286,7 @@ func (s *Server) deviceRender(c *echo.Context, status int, d postgres.DeviceDeta
 	if rows < device.MaxDrives {
 		data.MoreRows = rows + 1
 	}
-	pg := s.newPage(c, "device.title", data)
-	pg.Title, pg.Form = s.cat.T(langOf(c), "category."+d.Category, nil)+" "+d.Brand+" "+d.Model+" · "+pg.Title, f
-	return s.renderPage(c, status, "device", pg)
+	pg := s.newPage(c, "device.specs.title", data)
+	pg.Title, pg.Form = s.deviceTitle(c, d)+" · "+pg.Title, f
+	return s.renderPage(c, status, "device_specs", pg)
 }

@@ -95,7 +95,7 @@ func TestDevicePagesInBrowser(t *testing.T) {
 					t.Errorf("%d lazy thumbnails, want 5", n)
 				}
 			}
-			for _, p := range []string{"/devices", "/devices?page=2", "/devices?category=laptop&state=declared", path, path + "?drives=8"} {
+			for _, p := range []string{"/devices", "/devices?page=2", "/devices?category=laptop&state=declared", path, path + "/specs", path + "/specs?drives=8"} {
 				if r := tab.CheckPage(env.URL + lang + p); r.Status != http.StatusOK {
 					t.Errorf("%s: status %d", p, r.Status)
 				}
@@ -105,7 +105,7 @@ func TestDevicePagesInBrowser(t *testing.T) {
 				t.Errorf("list: %d rows, want 25", n)
 			}
 			// A refused specs form: error summary and field errors pass axe too.
-			tab.Navigate(env.URL + lang + path)
+			tab.Navigate(env.URL + lang + path + "/specs")
 			tab.Fill("#f-ram_gb", "beaucoup")
 			tab.Click(`form[action$="/specs"] button[type=submit]`)
 			// A 400 page: Chromium logs its status, so no console check.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -53,7 +52,10 @@ func (s *Server) deviceFail(c *echo.Context, d postgres.DeviceDetail, f *Form, s
 	if !ok {
 		return err
 	}
-	return s.deviceRender(c, status, d, f, specs)
+	if specs != nil {
+		return s.specsRender(c, status, d, f, specs)
+	}
+	return s.deviceRender(c, status, d, f)
 }
 
 // deviceSpecs records the device's specs and drives (its workshop, or the
@@ -142,88 +144,39 @@ func (s *Server) photoTooLarge() *berriz.Error {
 }
 
 // devicePhotoUpload checks, re-encodes and stores a photo and its
-// thumbnail.
+// thumbnail (addDevicePhoto).
 func (s *Server) devicePhotoUpload(c *echo.Context) error {
 	d, scope, err := s.deviceLoad(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	f := s.newForm(c, deviceSpecsLabels)
 	data, name, err := readUpload(c, "photo", photo.MaxBytes, s.photoTooLarge())
+	if err == nil {
+		_, err = s.addDevicePhoto(c, d.ID, scope, data, name)
+	}
 	if err != nil {
-		return s.deviceFail(c, d, f, nil, err)
-	}
-	files, err := s.store.DeviceFiles(ctx, d.ID)
-	if err != nil {
-		return err
-	}
-	photos := 0
-	for _, f := range files {
-		if f.Kind == postgres.FilePhoto {
-			photos++
-		}
-	}
-	if photos >= device.MaxPhotos {
-		return s.deviceFail(c, d, f, nil, berriz.FieldErrors{"photo": "device.error.photo_count"}.Err())
-	}
-	res, err := photo.Process(data)
-	switch {
-	case errors.Is(err, photo.ErrTooLarge):
-		return s.photoTooLarge()
-	case errors.Is(err, photo.ErrEmpty):
-		return s.deviceFail(c, d, f, nil, berriz.FieldErrors{"photo": "device.error.file_empty"}.Err())
-	case errors.Is(err, photo.ErrPixels):
-		return s.deviceFail(c, d, f, nil, berriz.FieldErrors{"photo": "device.error.photo_pixels"}.Err())
-	case errors.Is(err, photo.ErrType), errors.Is(err, photo.ErrCorrupt):
-		return s.deviceFail(c, d, f, nil, berriz.FieldErrors{"photo": "device.error.photo_type"}.Err())
-	case err != nil:
-		return err
-	}
-	base := newFileKey(d.ID, postgres.FilePhoto)
-	rec := postgres.DeviceFile{DeviceID: d.ID, Kind: postgres.FilePhoto, Key: base + ".jpg", ThumbKey: base + "-thumb.jpg",
-		ContentType: photo.ContentType, Size: int64(len(res.Photo)), SHA256: sha256Hex(res.Photo), OriginalName: name}
-	if err := s.putBlob(c, rec.Key, res.Photo); err != nil {
-		return err
-	}
-	if err := s.putBlob(c, rec.ThumbKey, res.Thumb); err != nil {
-		s.dropBlobs(c, rec.Key)
-		return err
-	}
-	if _, err := s.store.AddDeviceFile(ctx, scope, rec, principalOf(c)); err != nil {
-		s.dropBlobs(c, rec.Key, rec.ThumbKey)
 		return s.deviceFail(c, d, f, nil, err)
 	}
 	s.SetFlash(c, "success", "device.flash.photo_added")
 	return c.Redirect(http.StatusSeeOther, deviceURL(c, d.ID))
 }
 
-// deviceDocumentUpload stores a PDF as sent.
+// deviceDocumentUpload stores a PDF as sent (addDeviceDocument).
 func (s *Server) deviceDocumentUpload(c *echo.Context) error {
 	d, scope, err := s.deviceLoad(c)
 	if err != nil {
 		return err
 	}
 	f := s.newForm(c, deviceSpecsLabels)
-	tooLarge := berriz.E(berriz.TooLarge, "device.error.document_too_large").
-		WithArg("mb", strconv.Itoa(device.MaxDocumentBytes/1_000_000))
-	data, name, err := readUpload(c, "document", device.MaxDocumentBytes, tooLarge)
+	data, name, err := readUpload(c, "document", device.MaxDocumentBytes, s.documentTooLarge())
 	if err == nil {
-		err = device.CheckDocument(data)
+		_, err = s.addDeviceDocument(c, d.ID, scope, data, name)
 	}
 	if berriz.KindOf(err) == berriz.TooLarge {
-		return tooLarge
-	}
-	if err != nil {
-		return s.deviceFail(c, d, f, nil, err)
-	}
-	rec := postgres.DeviceFile{DeviceID: d.ID, Kind: postgres.FileDocument, Key: newFileKey(d.ID, postgres.FileDocument) + ".pdf",
-		ContentType: "application/pdf", Size: int64(len(data)), SHA256: sha256Hex(data), OriginalName: name}
-	if err := s.putBlob(c, rec.Key, data); err != nil {
 		return err
 	}
-	if _, err := s.store.AddDeviceFile(c.Request().Context(), scope, rec, principalOf(c)); err != nil {
-		s.dropBlobs(c, rec.Key)
+	if err != nil {
 		return s.deviceFail(c, d, f, nil, err)
 	}
 	s.SetFlash(c, "success", "device.flash.document_added")
@@ -271,18 +224,9 @@ func (s *Server) deviceFileDelete(c *echo.Context) error {
 	if strings.Contains(c.Path(), "/documents/") {
 		kind = postgres.FileDocument
 	}
-	ctx := c.Request().Context()
-	if f, err := s.store.DeviceFile(ctx, d.ID, fileID, scope); err != nil || f.Kind != kind {
-		if err == nil {
-			err = berriz.E(berriz.NotFound, "device.error.file_not_found")
-		}
+	if err := s.removeDeviceFile(c, d.ID, fileID, scope, kind); err != nil {
 		return err
 	}
-	f, err := s.store.DeleteDeviceFile(ctx, d.ID, fileID, scope)
-	if err != nil {
-		return err
-	}
-	s.dropBlobs(c, f.Key, f.ThumbKey)
 	flash := "device.flash.photo_deleted"
 	if kind == postgres.FileDocument {
 		flash = "device.flash.document_deleted"
@@ -322,26 +266,9 @@ func (s *Server) serveDeviceFile(c *echo.Context, thumb bool) error {
 		}
 		key = f.ThumbKey
 	}
-	r, obj, err := s.files.Get(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	h := c.Response().Header()
-	disposition, name := "inline", f.OriginalName
-	if f.Kind == postgres.FileDocument {
-		disposition = "attachment"
-	}
+	name := f.OriginalName
 	if name == "" || thumb {
 		name = "device-" + strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(fileID, 10) + path.Ext(key)
 	}
-	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
-	h.Set(echo.HeaderContentType, f.ContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	// A file never changes under its id: deleting it retires the id.
-	h.Set("Cache-Control", "private, max-age=86400")
-	if obj.Size > 0 {
-		h.Set(echo.HeaderContentLength, strconv.FormatInt(obj.Size, 10))
-	}
-	return c.Stream(http.StatusOK, f.ContentType, r)
+	return s.sendBlob(c, blob{Key: key, ContentType: f.ContentType, Name: name, Inline: f.Kind != postgres.FileDocument})
 }

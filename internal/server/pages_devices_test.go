@@ -211,8 +211,19 @@ func TestDeviceCSV(t *testing.T) {
 func TestDeviceSpecsForm(t *testing.T) {
 	f := mustDeviceFixture(t, servertest.Options{})
 	path := devicePath(f.device)
-	f.tech.Get(path)
-	resp, body := f.tech.PostForm(path+"/specs", url.Values{"cpu": {"Intel Core i5-8350U"}, "ram_gb": {"seize"},
+	resp, body := f.tech.Get(path + "/specs")
+	wantStatus(t, "specs form", resp, body, http.StatusOK)
+	mustContain(t, "specs form", body, `action="`+path+`/specs"`, `id="f-drive_type_1"`)
+	if _, body := f.tech.Get(path); !strings.Contains(body, `href="`+path+`/specs"`) {
+		t.Error("the device page does not link to its specs form")
+	}
+	if resp, _ := f.donor.Get(path + "/specs"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("donor on the specs form: %d", resp.StatusCode)
+	}
+	if resp, _ := f.tech2.Get(path + "/specs"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another workshop on the specs form: %d", resp.StatusCode)
+	}
+	resp, body = f.tech.PostForm(path+"/specs", url.Values{"cpu": {"Intel Core i5-8350U"}, "ram_gb": {"seize"},
 		"battery_health_pct": {"120"}, "drive_type_1": {"ssd"}, "drive_capacity_1": {"256"}, "drive_serial_2": {"ORPHAN"}})
 	wantStatus(t, "invalid specs", resp, body, http.StatusBadRequest)
 	mustContain(t, "invalid specs", body, `class="error-summary"`, `href="#f-ram_gb"`, `href="#f-battery_health_pct"`,

@@ -141,7 +141,7 @@ func TestDonationImport(t *testing.T) {
 	f := mustDonationFixture(t)
 	resp, body := f.donor.Get("/donations/import")
 	wantStatus(t, "form", resp, body, http.StatusOK)
-	mustContain(t, "form", body, `enctype="multipart/form-data"`, "1024 Kio et 2000 lignes", `accept=".csv,text/csv"`, "monitor_24 (Écran 24 pouces)")
+	mustContain(t, "form", body, `enctype="multipart/form-data"`, "4096 Kio et 10000 lignes", `accept=".csv,text/csv"`, "monitor_24 (Écran 24 pouces)")
 
 	resp, body = f.donor.Get("/donations/template.csv")
 	wantStatus(t, "template", resp, body, http.StatusOK)

@@ -205,6 +205,12 @@ func TestScanStationGarbage(t *testing.T) {
 			t.Fatal("input echoed unescaped")
 		}
 	}
+	// Every piece of junk is in the last scans, as unreadable.
+	_, body := f.tech.Get("/scan")
+	_, recent, _ := strings.Cut(body, `id="scan-recent"`)
+	if n := strings.Count(recent, ": code illisible</li>"); n != 7 {
+		t.Errorf("%d unreadable codes logged, want 7", n)
+	}
 	for _, v := range []url.Values{{"code": {"garbage"}, "device": {"1"}}, {"code": {f.codes[0].String()}, "device": {"x"}},
 		{"code": {f.codes[0].String()}, "device": {"999999999"}}, {}} {
 		resp, body := f.tech.PostForm("/scan/intake", v)
@@ -235,7 +241,7 @@ func TestScanActionCard(t *testing.T) {
 	resp, body = f.tech.PostForm("/scan", url.Values{"code": {strings.ToUpper(f.env.Config.PublicURL.String()) + "/A/RECEIVE"}})
 	wantRedirect(t, "receive card", resp, body, "/scan")
 	_, body = f.tech.Get("/scan")
-	mustContain(t, "receive on", body, "Carte « Réceptionner » active.", "carte « Réceptionner » activée")
+	mustContain(t, "receive on", body, receiveBanner, "carte « Réceptionner » activée")
 
 	resp, body = f.tech.PostForm("/scan", url.Values{"code": {pre.Compact()}})
 	wantRedirect(t, "receive", resp, body, "/scan?code="+pre.String())
@@ -255,7 +261,7 @@ func TestScanActionCard(t *testing.T) {
 	resp, body = f.tech.PostForm("/scan", url.Values{"code": {"/a/stop"}})
 	wantRedirect(t, "stop card", resp, body, "/scan")
 	_, body = f.tech.Get("/scan")
-	if strings.Contains(body, "Carte « Réceptionner » active.") {
+	if strings.Contains(body, receiveBanner) || !strings.Contains(body, `<div id="scan-action" class="flash flash-success" role="status" hidden>`) {
 		t.Fatal("the action outlived the stop card")
 	}
 	// A phone opening the card's URL gets a confirmation: the GET changes
@@ -265,23 +271,28 @@ func TestScanActionCard(t *testing.T) {
 		t.Fatalf("card URL: %d", resp.StatusCode)
 	}
 	_, scanPage := f.tech.Get("/scan")
-	if strings.Contains(scanPage, "Carte « Réceptionner » active.") {
+	if strings.Contains(scanPage, receiveBanner) {
 		t.Fatal("opening the card's URL switched the mode without confirmation")
 	}
 	f.tech.Get("/a/receive")
 	resp, body = f.tech.PostForm("/a/receive", nil)
 	wantRedirect(t, "card URL", resp, body, "/scan")
 	_, body = f.tech.Get("/scan")
-	mustContain(t, "card URL", body, "Carte « Réceptionner » active.")
+	mustContain(t, "card URL", body, receiveBanner)
 }
+
+// receiveBanner is the station's banner while the "receive" card is on.
+const receiveBanner = `<strong id="scan-action-text">Carte « Réceptionner » active.</strong>`
 
 var scriptRE = regexp.MustCompile(`<script[^>]*>`)
 
-// scan.js is loaded on the station and nowhere else.
+// scan.js and scan-queue.js are loaded on the station and nowhere else,
+// and stay small.
 func TestOnlyScanStationLoadsScript(t *testing.T) {
 	f := mustScanFixture(t)
 	_, body := f.tech.Get("/scan")
-	if s := scriptRE.FindAllString(body, -1); len(s) != 1 || !strings.Contains(s[0], `src="/static/js/scan.`) {
+	if s := scriptRE.FindAllString(body, -1); len(s) != 2 || !strings.Contains(s[0], `src="/static/js/scan.`) ||
+		!strings.Contains(s[1], `src="/static/js/scan-queue.`) {
 		t.Fatalf("station scripts: %v", s)
 	}
 	resp, js := f.tech.Get(regexp.MustCompile(`/static/js/scan\.[0-9a-f]+\.js`).FindString(body))
@@ -289,7 +300,12 @@ func TestOnlyScanStationLoadsScript(t *testing.T) {
 	if len(js) > 3072 || !strings.Contains(js, "BarcodeDetector") {
 		t.Fatalf("scan.js: %d bytes", len(js))
 	}
-	for _, p := range []string{"/", "/tags", "/donations", "/scan/cards", "/t/" + f.codes[0].String(), "/t/nope", "/scan?code=" + f.codes[0].String()} {
+	resp, js = f.tech.Get(regexp.MustCompile(`/static/js/scan-queue\.[0-9a-f]+\.js`).FindString(body))
+	adminWantStatus(t, "scan-queue.js", resp, js, http.StatusOK)
+	if len(js) > 8192 || !strings.Contains(js, "indexedDB") || !strings.Contains(js, "randomUUID") || strings.Contains(js, "eval(") {
+		t.Fatalf("scan-queue.js: %d bytes", len(js))
+	}
+	for _, p := range []string{"/", "/tags", "/donations", "/scan/cards", "/scan/locations", "/recycling", "/t/" + f.codes[0].String(), "/t/nope", "/scan?code=" + f.codes[0].String()} {
 		_, body := f.tech.Get(p)
 		if p == "/scan?code="+f.codes[0].String() {
 			continue

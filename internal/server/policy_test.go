@@ -13,6 +13,7 @@ import (
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/donation"
+	"github.com/berriz/berriz/internal/parts"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/server"
 	"github.com/berriz/berriz/internal/server/servertest"
@@ -105,6 +106,22 @@ var expectedAccess = map[string]account.Access{
 	"GET /api/v1/tags/batches/:id":           account.Workshop,
 	"GET /api/v1/tags/batches/:id/sheet.pdf": account.Workshop,
 
+	"GET /api/v1/tags/:code":                    account.Inventory,
+	"POST /api/v1/tags/:code/intake":            account.Workshop,
+	"POST /api/v1/tags/:code/receive":           account.Workshop,
+	"GET /api/v1/tags/:code/label.png":          account.Workshop,
+	"GET /api/v1/tags/:code/label.svg":          account.Workshop,
+	"POST /api/v1/donations/:id/tags":           account.Workshop,
+	"GET /api/v1/devices":                       account.Inventory,
+	"GET /api/v1/devices/:id":                   account.Inventory,
+	"PUT /api/v1/devices/:id/specs":             account.Workshop,
+	"GET /api/v1/devices/:id/files":             account.Inventory,
+	"POST /api/v1/devices/:id/photos":           account.Workshop,
+	"POST /api/v1/devices/:id/documents":        account.Workshop,
+	"GET /api/v1/devices/:id/files/:file":       account.Inventory,
+	"GET /api/v1/devices/:id/files/:file/thumb": account.Inventory,
+	"DELETE /api/v1/devices/:id/files/:file":    account.Workshop,
+
 	"GET /t":            account.Public,
 	"GET /t/:code":      account.Public,
 	"GET /scan":         account.Workshop,
@@ -117,9 +134,38 @@ var expectedAccess = map[string]account.Access{
 	"GET /a/stop":       account.Workshop,
 	"POST /a/stop":      account.Workshop,
 
+	"GET /scan/locations":    account.Workshop,
+	"POST /scan/locations":   account.Workshop,
+	"GET /a/recycle":         account.Workshop,
+	"POST /a/recycle":        account.Workshop,
+	"GET /a/publish":         account.Workshop,
+	"POST /a/publish":        account.Workshop,
+	"GET /a/move/:id":        account.Workshop,
+	"POST /a/move/:id":       account.Workshop,
+	"POST /api/v1/scan":      account.Workshop,
+	"GET /api/v1/locations":  account.Workshop,
+	"POST /api/v1/locations": account.Workshop,
+
+	"GET /recycling":                        account.Workshop,
+	"GET /recycling/:id":                    account.Workshop,
+	"POST /recycling/:id/handover":          account.Workshop,
+	"GET /recycling/:id/certificate":        account.Workshop,
+	"GET /devices/:id/recycling":            account.Workshop,
+	"POST /devices/:id/recycling":           account.Workshop,
+	"POST /devices/:id/recycling/remove":    account.Workshop,
+	"GET /api/v1/recycling":                 account.Workshop,
+	"GET /api/v1/recycling/:id":             account.Workshop,
+	"GET /api/v1/recycling/:id/devices":     account.Workshop,
+	"POST /api/v1/recycling/:id/handover":   account.Workshop,
+	"GET /api/v1/recycling/:id/certificate": account.Workshop,
+	"GET /api/v1/devices/:id/recycling":     account.Workshop,
+	"POST /api/v1/devices/:id/recycling":    account.Workshop,
+	"DELETE /api/v1/devices/:id/recycling":  account.Workshop,
+
 	"GET /devices":                             account.Inventory,
 	"GET /devices.csv":                         account.Inventory,
 	"GET /devices/:id":                         account.Inventory,
+	"GET /devices/:id/specs":                   account.Workshop,
 	"POST /devices/:id/specs":                  account.Workshop,
 	"POST /devices/:id/photos":                 account.Workshop,
 	"POST /devices/:id/photos/:file/delete":    account.Workshop,
@@ -127,6 +173,47 @@ var expectedAccess = map[string]account.Access{
 	"POST /devices/:id/documents/:file/delete": account.Workshop,
 	"GET /devices/:id/files/:file":             account.Inventory,
 	"GET /devices/:id/files/:file/thumb":       account.Inventory,
+	"POST /devices/:id/state":                  account.Workshop,
+	"GET /devices/:id/history":                 account.Inventory,
+	"POST /api/v1/devices/:id/transitions":     account.Workshop,
+	"GET /api/v1/devices/:id/events":           account.Inventory,
+	"GET /workshop":                            account.Workshop,
+	"GET /api/v1/workshop/dashboard":           account.Workshop,
+
+	"GET /devices/:id/diagnosis":         account.Inventory,
+	"POST /devices/:id/diagnosis":        account.Workshop,
+	"GET /devices/:id/grade":             account.Inventory,
+	"POST /devices/:id/grade":            account.Workshop,
+	"GET /api/v1/checklists/:category":   account.SignedIn,
+	"GET /api/v1/devices/:id/diagnoses":  account.Inventory,
+	"POST /api/v1/devices/:id/diagnoses": account.Workshop,
+	"PUT /api/v1/devices/:id/grade":      account.Workshop,
+
+	"GET /devices/:id/repairs":           account.Inventory,
+	"POST /devices/:id/repairs":          account.Workshop,
+	"POST /devices/:id/parts":            account.Workshop,
+	"GET /devices/:id/dismantle":         account.Workshop,
+	"POST /devices/:id/dismantle":        account.Workshop,
+	"GET /stock":                         account.Workshop,
+	"POST /stock":                        account.Workshop,
+	"POST /stock/:id/discard":            account.Workshop,
+	"GET /api/v1/devices/:id/repairs":    account.Inventory,
+	"POST /api/v1/devices/:id/repairs":   account.Workshop,
+	"POST /api/v1/devices/:id/parts":     account.Workshop,
+	"POST /api/v1/devices/:id/dismantle": account.Workshop,
+	"GET /api/v1/stock":                  account.Workshop,
+	"POST /api/v1/stock":                 account.Workshop,
+	"POST /api/v1/stock/:id/discard":     account.Workshop,
+
+	"GET /devices/:id/erasure":                      account.Inventory,
+	"POST /devices/:id/erasures":                    account.Workshop,
+	"GET /devices/:id/erasures/:erasure/log":        account.Inventory,
+	"GET /devices/:id/certificate.pdf":              account.Inventory,
+	"GET /c/:token":                                 account.Public,
+	"GET /api/v1/devices/:id/erasures":              account.Inventory,
+	"POST /api/v1/devices/:id/erasures":             account.Workshop,
+	"GET /api/v1/devices/:id/erasures/:erasure/log": account.Inventory,
+	"GET /api/v1/devices/:id/certificate.pdf":       account.Inventory,
 
 	"GET /api/v1/openapi.json":                  account.Public,
 	"GET /api/v1/me":                            account.SignedIn,
@@ -216,6 +303,8 @@ type victims struct {
 	tagCode                      string
 	donation                     int64
 	device, deviceFile           int64
+	stockPart                    int64
+	location, recyclingBatch     int64
 }
 
 func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Browser, victims) {
@@ -286,6 +375,20 @@ func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Brows
 		t.Fatalf("victim file: %v", err)
 	}
 	v.deviceFile = f.ID
+	sp, err := env.DB.AddStockPart(ctx, vw.ID, parts.NewPart{Kind: "keyboard"}, nil)
+	if err != nil {
+		t.Fatalf("victim stock part: %v", err)
+	}
+	v.stockPart = sp.ID
+	loc, err := env.DB.CreateLocation(ctx, vw.ID, "Victim shelf")
+	if err != nil {
+		t.Fatalf("victim location: %v", err)
+	}
+	v.location = loc.ID
+	if err := env.DB.SQL().QueryRowContext(ctx, `INSERT INTO recycling_batches (workshop_org_id) VALUES ($1) RETURNING id`,
+		vw.ID).Scan(&v.recyclingBatch); err != nil {
+		t.Fatalf("victim recycling batch: %v", err)
+	}
 	return callers, v
 }
 
@@ -307,14 +410,26 @@ func concretePath(t *testing.T, path string, v victims) string {
 			return strconv.FormatInt(v.user, 10)
 		case strings.Contains(path, "/invitations/"+param):
 			return strconv.FormatInt(v.invitation, 10)
-		case strings.HasPrefix(path, "/devices/") && param == ":id":
+		case (strings.HasPrefix(path, "/devices/") || strings.HasPrefix(path, "/api/v1/devices/")) && param == ":id":
 			return strconv.FormatInt(v.device, 10)
 		case param == ":file":
 			return strconv.FormatInt(v.deviceFile, 10)
+		case (strings.HasPrefix(path, "/stock/") || strings.HasPrefix(path, "/api/v1/stock/")) && param == ":id":
+			return strconv.FormatInt(v.stockPart, 10)
+		case param == ":erasure":
+			return "1" // none of the victim's: every caller who passes the policy gets a 404
+		case param == ":token" && strings.HasPrefix(path, "/c/"):
+			return "unknown-certificate-token"
 		case (strings.HasPrefix(path, "/donations/") || strings.HasPrefix(path, "/api/v1/donations/")) && param == ":id":
 			return strconv.FormatInt(v.donation, 10)
 		case (strings.HasPrefix(path, "/tags/") || strings.HasPrefix(path, "/api/v1/tags/batches/")) && param == ":id":
 			return strconv.FormatInt(v.tagBatch, 10)
+		case param == ":category":
+			return "laptop"
+		case strings.HasPrefix(path, "/a/move/"):
+			return strconv.FormatInt(v.location, 10)
+		case strings.HasPrefix(path, "/recycling/") || strings.HasPrefix(path, "/api/v1/recycling/"):
+			return strconv.FormatInt(v.recyclingBatch, 10)
 		case param == ":code":
 			return v.tagCode
 		case strings.Contains(path, "/tokens/"+param):

@@ -120,6 +120,7 @@ var navigation = []struct {
 	{"nav.members", "/org/members", account.OrgAdmin},
 	{"nav.donations", "/donations", account.Inventory},
 	{"nav.devices", "/devices", account.Inventory},
+	{"nav.workshop", "/workshop", account.Workshop},
 	{"nav.tags", "/tags", account.Workshop},
 	{"nav.account", "/account", account.UserOnly},
 }

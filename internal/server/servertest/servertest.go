@@ -6,13 +6,11 @@
 package servertest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +43,7 @@ type Env struct {
 	DB     *postgres.DB
 	Store  storage.Store
 	HTTP   *httptest.Server
-	logs   *syncBuffer
+	logs   *LogBuffer
 }
 
 // MustStart starts a server for the test and stops it at the end.
@@ -72,7 +70,7 @@ func MustStart(t *testing.T, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("servertest: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, postgres.Options{
@@ -125,21 +123,4 @@ func (e *Env) Client() *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

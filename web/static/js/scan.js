@@ -1,7 +1,8 @@
 // Camera scanning at the scan station, where the browser has the
 // BarcodeDetector API: the camera starts only on a click and stops as soon
 // as a QR code is read (or on "stop"); the code is then submitted like a
-// keyboard-wedge scanner would. Without this script the page works the same.
+// keyboard-wedge scanner would (through scan-queue.js when it runs). Without
+// this script the page works the same.
 (function () {
   'use strict';
   if (!('BarcodeDetector' in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
@@ -33,7 +34,7 @@
       if (codes.length && codes[0].rawValue) {
         field.value = codes[0].rawValue;
         halt();
-        field.form.submit();
+        if (field.form.requestSubmit) field.form.requestSubmit(); else field.form.submit(); // the queue sends it
         return;
       }
       timer = setTimeout(tick, 200);
