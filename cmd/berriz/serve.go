@@ -63,6 +63,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	log.Info("listening", "address", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL.String())
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go srv.RunJobs(jobsCtx)
 	return server.Serve(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
 }
 

@@ -242,6 +242,13 @@ const (
 	// Inventory answers whoever follows donated equipment: donors (their
 	// own), technicians (what their workshop holds) and operators.
 	Inventory Access = "inventory"
+	// Beneficiary answers members of beneficiary organisations (schools,
+	// associations, social structures: their own requests), and operators.
+	Beneficiary Access = "beneficiary"
+	// Allocation answers whoever takes part in getting devices to
+	// beneficiaries: beneficiaries (their own), technicians (the handovers of
+	// their workshop) and operators.
+	Allocation Access = "allocation"
 )
 
 // Authorize is the one authorization policy, deny by default. write is true
@@ -277,6 +284,10 @@ func Authorize(a Access, p *Principal, write bool) error {
 		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleTechnician
 	case Inventory:
 		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleTechnician || p.Role() == RoleDonor
+	case Beneficiary:
+		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleBeneficiary
+	case Allocation:
+		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleBeneficiary || p.Role() == RoleTechnician
 	}
 	if !allowed {
 		return berriz.E(berriz.Forbidden, "error.forbidden")

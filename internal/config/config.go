@@ -59,6 +59,10 @@ type Config struct {
 	SMTPFrom            string
 	SMTPTLS             string
 	DownloadURLLifetime time.Duration
+
+	JobsInterval    time.Duration
+	ReservationDays int
+	DigestHour      int
 }
 
 // Production reports whether berriz runs in production mode.
@@ -159,6 +163,12 @@ var vars = []Var{
 		set: func(c *Config, v string) error { c.SMTPFrom = v; return nonEmpty(v) }},
 	{Name: "BERRIZ_SMTP_TLS", Default: "starttls", Doc: "starttls, tls (implicit, port 465) or none (loopback relays only)",
 		set: func(c *Config, v string) error { return oneOf(&c.SMTPTLS, v, "starttls", "tls", "none") }},
+	{Name: "BERRIZ_JOBS_INTERVAL", Default: "1m", Doc: "how often each instance runs the background jobs (expiring reservations, daily digests); several instances share them safely",
+		set: func(c *Config, v string) error { return durationRange(&c.JobsInterval, v, time.Second, 24*time.Hour) }},
+	{Name: "BERRIZ_RESERVATION_DAYS", Default: "7", Doc: "days a sent proposal holds its devices for the beneficiary's answer; then they are released",
+		set: func(c *Config, v string) error { return intRange(&c.ReservationDays, v, 1, 90) }},
+	{Name: "BERRIZ_DIGEST_HOUR", Default: "7", Doc: "hour of the day (Europe/Paris) from which each user's daily digest of notifications is sent",
+		set: func(c *Config, v string) error { return intRange(&c.DigestHour, v, 0, 23) }},
 }
 
 // Load parses the configuration from getenv (os.Getenv in production) and
@@ -288,6 +298,15 @@ func duration(dst *time.Duration, v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return errors.New("must be a positive duration such as 30s or 5m")
+	}
+	*dst = d
+	return nil
+}
+
+func durationRange(dst *time.Duration, v string, lo, hi time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return fmt.Errorf("must be a duration from %s to %s, such as 30s or 5m", lo, hi)
 	}
 	*dst = d
 	return nil

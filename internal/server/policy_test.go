@@ -290,6 +290,12 @@ func allowed(a account.Access, p principal, write bool) bool {
 	case account.Inventory:
 		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindWorkshop ||
 			p.kind == account.KindCommune || p.kind == account.KindCompany
+	case account.Beneficiary:
+		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindSchool ||
+			p.kind == account.KindAssociation
+	case account.Allocation:
+		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindSchool ||
+			p.kind == account.KindAssociation || p.kind == account.KindWorkshop
 	}
 	return false
 }

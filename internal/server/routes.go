@@ -21,6 +21,9 @@ const (
 	Donor     = account.Donor
 	Workshop  = account.Workshop
 	Inventory = account.Inventory
+	// Beneficiary and Allocation: see account.Beneficiary, account.Allocation.
+	Beneficiary = account.Beneficiary
+	Allocation  = account.Allocation
 	// Loopback routes answer local clients, or holders of the metrics token;
 	// the handler checks.
 	Loopback Access = "loopback"
