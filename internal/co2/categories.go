@@ -1,7 +1,7 @@
-// Package co2 owns the avoided-emissions data of berriz: the versioned
-// factor sets (embedded CSV files, see ../shared/co2/METHOD.md) and, in time,
-// the formula that turns them into figures. It is pure: no I/O beyond the
-// embedded files, no clock.
+// Package co2 owns the avoided emissions of berriz: the versioned factor
+// sets (embedded CSV files with their sources, see ../shared/co2/METHOD.md)
+// and the method that turns them into figures (method.go). It is pure: no
+// I/O beyond the embedded files, no clock.
 package co2
 
 import (
