@@ -99,7 +99,7 @@ var vars = []Var{
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return nonEmpty(v) }},
 	{Name: "BERRIZ_DB_MAX_OPEN_CONNS", Default: "20", Doc: "maximum open connections per instance (mind max_connections when running several)",
 		set: func(c *Config, v string) error { return positiveInt(&c.DBMaxOpenConns, v) }},
-	{Name: "BERRIZ_DB_MAX_IDLE_CONNS", Default: "10", Doc: "idle connections kept in the pool",
+	{Name: "BERRIZ_DB_MAX_IDLE_CONNS", Default: "20", Doc: "idle connections kept in the pool (keep it at the open maximum: a connection closed at a burst's end costs PostgreSQL a new process and its prepared statements at the next)",
 		set: func(c *Config, v string) error { return positiveInt(&c.DBMaxIdleConns, v) }},
 	{Name: "BERRIZ_DB_CONN_MAX_LIFETIME", Default: "30m", Doc: "a connection is recycled after this long (lets a cluster fail over cleanly)",
 		set: func(c *Config, v string) error { return duration(&c.DBConnMaxLifetime, v) }},

@@ -3,6 +3,8 @@ package label
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/berriz/berriz/internal/berriz"
 )
@@ -84,22 +86,50 @@ func Sheet(format string, offsetXmm, offsetYmm float64, baseURL string, codes []
 	if len(codes) == 0 || len(codes) > MaxSheetCodes {
 		return nil, berriz.E(berriz.Invalid, "error.label_count")
 	}
-	var pages []*canvas
-	var c *canvas
-	for i, code := range codes {
+	// Pages are independent: each is encoded (QR codes, most of the work)
+	// and drawn by one of as many workers as there are cores, so a batch
+	// of 1,000 labels takes its CPU time divided by the cores, not summed
+	// (BenchmarkSheet, docs/benchmarks.md). Each page is drawn whole by
+	// one worker, in label order: the PDF is the same, byte for byte.
+	per := f.PerSheet()
+	pages := make([]*canvas, (len(codes)+per-1)/per)
+	errs := make([]error, len(pages))
+	next := make(chan int, len(pages))
+	for p := range pages {
+		next <- p
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(pages)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				pages[p], errs[p] = drawPage(f, offsetXmm, offsetYmm, baseURL, codes[p*per:min(len(codes), (p+1)*per)])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first in label order, as a single worker would
+		}
+	}
+	return writePDF(pages)
+}
+
+// drawPage draws one page of labels, codes in slot order.
+func drawPage(f Format, offsetXmm, offsetYmm float64, baseURL string, codes []string) (*canvas, error) {
+	c := &canvas{}
+	for slot, code := range codes {
 		q, err := newQR(baseURL, code)
 		if err != nil {
 			return nil, err
 		}
-		slot := i % f.PerSheet()
-		if slot == 0 {
-			c = &canvas{}
-			pages = append(pages, c)
-		}
 		x, y := f.slot(slot, offsetXmm, offsetYmm)
 		drawLabel(c, q, x, y, mm(f.Width), mm(f.Height))
 	}
-	return writePDF(pages)
+	return c, nil
 }
 
 // drawLabel draws one label whose bottom-left corner is (x, y), w × h

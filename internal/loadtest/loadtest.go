@@ -14,7 +14,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -69,6 +72,12 @@ type Result struct {
 	// else the machine runs than throughput does (though cache and core
 	// sharing still move it).
 	CPU time.Duration
+	// MachineCPU is the busy CPU time of the whole machine during the
+	// phase, every core and process together (PostgreSQL, the kernel's
+	// network work, and whatever else runs): what an operation really
+	// costs a machine that runs the database too. Zero where /proc/stat
+	// is missing.
+	MachineCPU time.Duration
 	// FirstErrors holds the first few error messages, for the report.
 	FirstErrors []string
 }
@@ -121,7 +130,7 @@ func phase(ctx context.Context, cfg, p Config, warmup bool, counters []int, op O
 		}
 		return tickets.Add(1) <= int64(p.Requests)
 	}
-	cpu0 := CPUTime()
+	cpu0, machine0 := CPUTime(), MachineCPUTime()
 	start := time.Now()
 	deadline = start.Add(p.Duration)
 	for c := range cfg.Clients {
@@ -175,6 +184,9 @@ func phase(ctx context.Context, cfg, p Config, warmup bool, counters []int, op O
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	res.CPU = CPUTime() - cpu0
+	if m := MachineCPUTime(); m > 0 && machine0 > 0 {
+		res.MachineCPU = m - machine0
+	}
 	slices.Sort(res.Samples)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("loadtest: %w", err)
@@ -207,6 +219,43 @@ func CPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// MachineCPUTime is the busy time of every core of the machine since boot
+// (user, nice, system, irq, softirq and steal of /proc/stat's first line,
+// at the kernel's usual 100 ticks a second), or 0 where /proc/stat cannot
+// be read.
+func MachineCPUTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// MachineCPUPerOp is the machine's busy CPU time per operation of the
+// phase, or 0 when it was not measured.
+func (r Result) MachineCPUPerOp() time.Duration {
+	if r.Ops == 0 {
+		return 0
+	}
+	return r.MachineCPU / time.Duration(r.Ops)
 }
 
 // CPUPerOp is the process's CPU time per operation of the phase.
@@ -254,6 +303,7 @@ func Merge(rs ...Result) Result {
 		out.Errors += r.Errors
 		out.Elapsed += r.Elapsed
 		out.CPU += r.CPU
+		out.MachineCPU += r.MachineCPU
 		out.Samples = append(out.Samples, r.Samples...)
 		for _, e := range r.FirstErrors {
 			if len(out.FirstErrors) < maxKeptErrors {
@@ -267,9 +317,9 @@ func Merge(rs ...Result) Result {
 
 // String sums the result up on one line, in milliseconds.
 func (r Result) String() string {
-	s := fmt.Sprintf("%d ops in %.1fs: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s ms, %d errors, CPU %.0f µs/op",
+	s := fmt.Sprintf("%d ops in %.1fs: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s ms, %d errors, CPU %.0f µs/op (machine %.0f)",
 		r.Ops, r.Elapsed.Seconds(), r.Throughput(), ms(r.Percentile(50)), ms(r.Percentile(90)), ms(r.Percentile(99)),
-		ms(r.Max()), r.Errors, float64(r.CPUPerOp())/float64(time.Microsecond))
+		ms(r.Max()), r.Errors, float64(r.CPUPerOp())/float64(time.Microsecond), float64(r.MachineCPUPerOp())/float64(time.Microsecond))
 	if len(r.FirstErrors) > 0 {
 		s += fmt.Sprintf(" (first: %q)", r.FirstErrors[0])
 	}

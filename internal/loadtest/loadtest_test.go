@@ -185,3 +185,19 @@ func TestRunPaced(t *testing.T) {
 		t.Fatalf("latencies %v do not count the wait behind the slow operation", res.Samples)
 	}
 }
+
+// The machine's busy time grows with work done, and is at least what this
+// process spent (on Linux, where /proc/stat exists).
+func TestMachineCPUTime(t *testing.T) {
+	m0, p0 := MachineCPUTime(), CPUTime()
+	if m0 == 0 {
+		t.Skip("no /proc/stat")
+	}
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+	}
+	m, p := MachineCPUTime()-m0, CPUTime()-p0
+	// Ticks are 10 ms apart: allow two of rounding.
+	if m <= 0 || m < p-20*time.Millisecond {
+		t.Errorf("machine busy for %s while this process used %s", m, p)
+	}
+}

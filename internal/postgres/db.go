@@ -72,8 +72,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
-	sqlDB.SetMaxOpenConns(orDefault(o.MaxOpenConns, 20))
-	sqlDB.SetMaxIdleConns(orDefault(o.MaxIdleConns, 10))
+	// Idle connections up to the open maximum by default: database/sql
+	// closes any connection returned beyond it, and the next burst pays
+	// PostgreSQL a new process and the re-preparation of its statements
+	// (pgx caches them per connection): under load, that churn cost more
+	// than the queries (docs/benchmarks.md).
+	maxOpen := orDefault(o.MaxOpenConns, 20)
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(orDefault(o.MaxIdleConns, maxOpen))
 	sqlDB.SetConnMaxLifetime(orDefault(o.ConnMaxLifetime, 30*time.Minute))
 	sqlDB.SetConnMaxIdleTime(orDefault(o.ConnMaxIdleTime, 5*time.Minute))
 	db := &DB{gorm: g, sql: sqlDB, log: o.Logger}

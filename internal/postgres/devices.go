@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -132,47 +131,7 @@ func (db *DB) DeviceCategories(ctx context.Context, scope DonationScope) ([]stri
 // Device returns one device the scope may see, with its specs and drives;
 // any other is not found.
 func (db *DB) Device(ctx context.Context, id int64, scope DonationScope) (DeviceDetail, error) {
-	g := db.gorm.WithContext(ctx)
-	var (
-		dd           DeviceDetail
-		ram, battery sql.NullInt64
-		screen       sql.NullFloat64
-	)
-	row := g.Raw(`SELECT `+deviceRowColumns+`, d.donor_org_id, v.cpu, v.ram_gb, v.screen_inches::float8,
-		v.battery_health_pct, v.os, v.condition_notes, v.updated_at, v.version, v.cycle, coalesce(v.grade, ''),
-		coalesce(v.grade_suggested, ''), v.grade_reason, v.location, v.state_since, coalesce(v.recycling_batch_id, 0)`+
-		deviceRowFrom+` WHERE v.id = ? AND `+donationScopeCond, append([]any{id}, scope.args()...)...).Row()
-	r, err := scanDeviceRow(row, &dd.DonorOrgID, &dd.Specs.CPU, &ram, &screen, &battery, &dd.Specs.OS,
-		&dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade, &dd.GradeSuggested, &dd.GradeReason,
-		&dd.Location, &dd.StateSince, &dd.RecyclingBatchID)
-	if err != nil {
-		return DeviceDetail{}, fmt.Errorf("device %d: %w", id, notFound(err, "device.error.not_found"))
-	}
-	dd.DeviceRow = r
-	if ram.Valid {
-		n := int(ram.Int64)
-		dd.Specs.RAMGB = &n
-	}
-	if battery.Valid {
-		n := int(battery.Int64)
-		dd.Specs.BatteryHealthPct = &n
-	}
-	if screen.Valid {
-		dd.Specs.ScreenInches = &screen.Float64
-	}
-	rows, err := g.Raw(`SELECT position, type, capacity_gb, serial FROM device_drives WHERE device_id = ? ORDER BY position`, id).Rows()
-	if err != nil {
-		return DeviceDetail{}, fmt.Errorf("drives of device %d: %w", id, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var d device.Drive
-		if err := rows.Scan(&d.Position, &d.Type, &d.CapacityGB, &d.Serial); err != nil {
-			return DeviceDetail{}, fmt.Errorf("drives of device %d: %w", id, err)
-		}
-		dd.Specs.Drives = append(dd.Specs.Drives, d)
-	}
-	return dd, rows.Err()
+	return db.deviceDetail(ctx, id, scope) // one statement, drives included: devicepage.go
 }
 
 // lockScopedDevice takes a row lock on a device the scope may see, so that
@@ -298,8 +257,8 @@ func (db *DB) AddDeviceFile(ctx context.Context, scope DonationScope, f DeviceFi
 // DeviceFiles returns the files of a device (already checked to be in
 // scope), photos then documents, oldest first.
 func (db *DB) DeviceFiles(ctx context.Context, deviceID int64) ([]DeviceFile, error) {
-	rows, err := db.gorm.WithContext(ctx).Raw(`SELECT `+deviceFileColumns+` FROM device_files f WHERE f.device_id = ?
-		ORDER BY f.kind DESC, f.id`, deviceID).Rows()
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+deviceFileColumns+` FROM device_files f WHERE f.device_id = $1
+		ORDER BY f.kind DESC, f.id`, deviceID)
 	if err != nil {
 		return nil, fmt.Errorf("files of device %d: %w", deviceID, err)
 	}

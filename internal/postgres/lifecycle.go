@@ -66,20 +66,13 @@ func deviceFacts(tx *gorm.DB, id int64, scope DonationScope, lock string) (locke
 		return lockedDevice{}, notFound(err, "device.error.not_found")
 	}
 	d.Facts.Grade, d.Facts.InRecyclingBatch, d.Facts.NeedsOS = grade, inBatch, device.NeedsOS(d.Category)
-	err = tx.Raw(`SELECT count(*),
-			count(*) FILTER (WHERE e.verification = 'passed'),
-			count(*) FILTER (WHERE e.verification = 'failed')
-		FROM device_drives dd LEFT JOIN LATERAL (
-			SELECT verification FROM erasures e WHERE e.device_id = dd.device_id AND e.cycle = ?
-				AND e.drive_position = dd.position AND e.drive_serial = dd.serial ORDER BY e.id DESC LIMIT 1) e ON true
-		WHERE dd.device_id = ?`, d.Cycle, id).Row().Scan(&d.Facts.Drives, &d.Facts.DrivesErased, &d.Facts.DrivesFailed)
+	// A statement of its own, after the lock: in READ COMMITTED it sees
+	// what the transaction that held the lock before committed (within the
+	// locking statement, subqueries would read its older snapshot).
+	err = tx.Raw(`SELECT f.drives, f.erased, f.failed, `+diagnosedColumn+` FROM devices v`+driveFactsJoin+` WHERE v.id = ?`, id).
+		Row().Scan(&d.Facts.Drives, &d.Facts.DrivesErased, &d.Facts.DrivesFailed, &d.Facts.Diagnosed)
 	if err != nil {
-		return lockedDevice{}, fmt.Errorf("drives of device %d: %w", id, err)
-	}
-	err = tx.Raw(`SELECT coalesce((SELECT complete FROM diagnoses WHERE device_id = ? AND cycle = ? ORDER BY id DESC LIMIT 1), false)`,
-		id, d.Cycle).Row().Scan(&d.Facts.Diagnosed)
-	if err != nil {
-		return lockedDevice{}, fmt.Errorf("diagnosis of device %d: %w", id, err)
+		return lockedDevice{}, fmt.Errorf("drives and diagnosis of device %d: %w", id, err)
 	}
 	return d, nil
 }
@@ -87,7 +80,7 @@ func deviceFacts(tx *gorm.DB, id int64, scope DonationScope, lock string) (locke
 // DeviceFacts returns a device's state and the facts of the lifecycle's
 // rules, for screens that show the next steps and what each still needs.
 func (db *DB) DeviceFacts(ctx context.Context, id int64, scope DonationScope) (DeviceState, lifecycle.Facts, error) {
-	d, err := deviceFacts(db.gorm.WithContext(ctx), id, scope, "")
+	d, err := db.deviceFactsOf(ctx, id, scope) // one statement: devicepage.go
 	if err != nil {
 		return DeviceState{}, lifecycle.Facts{}, fmt.Errorf("facts of device %d: %w", id, err)
 	}

@@ -21,8 +21,8 @@ type Notice struct {
 	Link string
 }
 
-// notifyOrg tells every active member of an organisation who has not
-// switched notifications off.
+// notifyOrg tells every member of an active organisation. Users who
+// switched e-mails off still see their notifications on their page.
 func notifyOrg(tx *gorm.DB, orgID int64, n Notice) error {
 	return notifyWhere(tx, `u.organisation_id = ?`, []any{orgID}, n)
 }
@@ -40,9 +40,11 @@ func notifyWhere(tx *gorm.DB, cond string, args []any, n Notice) error {
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", n.Kind, err)
 	}
-	q := `INSERT INTO notifications (user_id, kind, args, link)
-		SELECT u.id, ?, ?::jsonb, ? FROM users u JOIN organisations o ON o.id = u.organisation_id
-		WHERE o.active AND u.notify_email AND ` + cond
+	// A user who switched e-mails off gets the notification on the page,
+	// already settled: the digest never mails it.
+	q := `INSERT INTO notifications (user_id, kind, args, link, sent_at)
+		SELECT u.id, ?, ?::jsonb, ?, CASE WHEN u.notify_email THEN NULL ELSE now() END FROM users u JOIN organisations o ON o.id = u.organisation_id
+		WHERE o.active AND ` + cond
 	if err := tx.Exec(q, append([]any{n.Kind, string(raw), cut(n.Link, 500)}, args...)...).Error; err != nil {
 		return fmt.Errorf("notify %s: %w", n.Kind, err)
 	}

@@ -56,12 +56,16 @@ func (db *DB) CreateSession(ctx context.Context, s NewSession, now time.Time) er
 // the session is unknown, expired, idle for longer than idle, or its
 // organisation is deactivated.
 func (db *DB) SessionPrincipal(ctx context.Context, hash []byte, now time.Time, idle time.Duration) (*account.Principal, error) {
+	// Every signed-in request runs this: database/sql directly, one
+	// prepared statement, no GORM (devicepage.go says why).
 	p := &account.Principal{SessionID: hash}
 	var lastSeen time.Time
-	err := db.gorm.WithContext(ctx).Raw(`SELECT u.id, u.organisation_id, o.kind, o.name, u.org_admin, u.email, u.name, s.last_seen_at
+	start := time.Now()
+	err := db.sql.QueryRowContext(ctx, `SELECT u.id, u.organisation_id, o.kind, o.name, u.org_admin, u.email, u.name, s.last_seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.organisation_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ? AND o.active`,
-		bytea(hash), now, now.Add(-idle)).Row().Scan(&p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &p.OrgAdmin, &p.Email, &p.Name, &lastSeen)
+		WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND o.active`,
+		hash, now, now.Add(-idle)).Scan(&p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &p.OrgAdmin, &p.Email, &p.Name, &lastSeen)
+	db.traced(ctx, "session", start, err)
 	if isNoRows(err) {
 		return nil, berriz.E(berriz.Unauthorized, "error.session_expired")
 	}
@@ -69,8 +73,11 @@ func (db *DB) SessionPrincipal(ctx context.Context, hash []byte, now time.Time, 
 		return nil, fmt.Errorf("session: %w", ErrUnavailable.WithCause(err))
 	}
 	if now.Sub(lastSeen) > touchEvery {
-		if err := db.gorm.WithContext(ctx).Exec(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, now, bytea(hash)).Error; err != nil {
-			return nil, fmt.Errorf("touch session: %w", err)
+		start = time.Now()
+		_, err := db.sql.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, now, hash)
+		db.traced(ctx, "touch session", start, err)
+		if err != nil {
+			return nil, fmt.Errorf("touch session: %w", translate(err))
 		}
 	}
 	return p, nil

@@ -305,7 +305,7 @@ func TestAPIDonationImport(t *testing.T) {
 		{"JSON body", "title=Lot", `{"lines": []}`, []string{"Content-Type", "application/json"}, http.StatusUnsupportedMediaType},
 		{"other donor", "title=Lot&donor_organisation_id=" + idStr(f.donorB.ID), goodCSV, csvHeaders, http.StatusBadRequest},
 		{"bad donor id", "title=Lot&donor_organisation_id=abc", goodCSV, csvHeaders, http.StatusBadRequest},
-		{"too large", "title=Lot", "category\n" + strings.Repeat("laptop\n", 200000), csvHeaders, http.StatusRequestEntityTooLarge},
+		{"too large", "title=Lot", "category\n" + strings.Repeat("laptop\n", 700000), csvHeaders, http.StatusRequestEntityTooLarge},
 	} {
 		resp, body := f.call(t, f.donorTok, http.MethodPost, "/api/v1/donations/import?"+tc.query, tc.body, tc.headers...)
 		if resp.StatusCode != tc.status {

@@ -64,6 +64,13 @@ func startBenchServer(b *testing.B) (*servertest.Env, func()) {
 		"BERRIZ_ARGON2_MEMORY_KIB": "64",
 		"BERRIZ_ARGON2_TIME":       "1",
 	}
+	// The pool's sizes may be tried otherwise from the environment (the
+	// floor's pool follows BERRIZ_DB_MAX_OPEN_CONNS).
+	for _, k := range []string{"BERRIZ_DB_MAX_OPEN_CONNS", "BERRIZ_DB_MAX_IDLE_CONNS"} {
+		if v := os.Getenv(k); v != "" {
+			vars[k] = v
+		}
+	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)

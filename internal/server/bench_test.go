@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -121,8 +122,9 @@ func BenchmarkTagLookup(b *testing.B) {
 	for round := range set.rounds {
 		for _, t := range targets {
 			// Capacity: every client asks again as soon as answered.
+			pool := env.DB.SQL().Stats()
 			res := runBenchPhase(b, t, loadtest.Config{Clients: set.clients, Duration: set.duration, Warmup: set.warmup})
-			b.Logf("round %d %-6s closed loop: %s", round+1, t.name, res)
+			b.Logf("round %d %-6s closed loop: %s%s", round+1, t.name, res, poolChurn(pool, env.DB.SQL().Stats()))
 			closed[t.name] = append(closed[t.name], res)
 			// Latency: the same clients at a steady rate the server can
 			// sustain.
@@ -133,6 +135,18 @@ func BenchmarkTagLookup(b *testing.B) {
 	}
 	b.StopTimer()
 	reportBenchTargets(b, set, targets, closed, paced)
+}
+
+// poolChurn tells, when berriz's pool closed connections during a phase
+// (each costs PostgreSQL a new backend and its prepared statements), how
+// many; "" otherwise.
+func poolChurn(before, after sql.DBStats) string {
+	closed := after.MaxIdleClosed - before.MaxIdleClosed + after.MaxLifetimeClosed - before.MaxLifetimeClosed +
+		after.MaxIdleTimeClosed - before.MaxIdleTimeClosed
+	if closed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (berriz's pool closed %d connections)", closed)
 }
 
 // benchTarget is one thing the benchmark loads.
@@ -181,6 +195,9 @@ func reportBenchTargets(b *testing.B, set benchSet, targets []benchTarget, close
 			b.ReportMetric(loadtest.Ms(steady.Percentile(50)), "paced-p50-ms")
 			b.ReportMetric(loadtest.Ms(steady.Percentile(99)), "paced-p99-ms")
 			b.ReportMetric(float64(all.CPUPerOp())/float64(time.Microsecond), "cpu-us/op")
+			if all.MachineCPU > 0 {
+				b.ReportMetric(float64(all.MachineCPUPerOp())/float64(time.Microsecond), "machine-cpu-us/op")
+			}
 			if ratio > 0 {
 				b.ReportMetric(ratio, "ratio-to-floor")
 			}
@@ -215,7 +232,8 @@ func reportBenchTargets(b *testing.B, set benchSet, targets []benchTarget, close
 //	BERRIZ_BENCH_DURATION  measured phase of each target in each round (5s)
 //	BERRIZ_BENCH_WARMUP    unmeasured warm-up before each phase (1s)
 //	BERRIZ_BENCH_ROUNDS    rounds of all targets (3)
-//	BERRIZ_BENCH_RATE      operations per second of the paced phases, all clients together (50)
+//	BERRIZ_BENCH_RATE      operations per second of the paced phases, all clients together (500:
+//	                       ten per client per second, under half the page's capacity on 2 cores)
 //	BERRIZ_BENCH_TARGETS   targets to load, comma-separated (floor,page,json,scan)
 //	BERRIZ_BENCH_CPUPROFILE  file to write a CPU profile of the load phases
 //	                         to (the seeding left out, unlike -cpuprofile)
@@ -229,7 +247,7 @@ type benchSet struct {
 
 func benchSettings(b *testing.B) benchSet {
 	b.Helper()
-	set := benchSet{clients: 50, rounds: 3, duration: 5 * time.Second, warmup: time.Second, rate: 50, targets: map[string]bool{},
+	set := benchSet{clients: 50, rounds: 3, duration: 5 * time.Second, warmup: time.Second, rate: 500, targets: map[string]bool{},
 		profile: os.Getenv("BERRIZ_BENCH_CPUPROFILE")}
 	if v := os.Getenv("BERRIZ_BENCH_RATE"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
@@ -281,7 +299,9 @@ func checkBenchAnswers(b *testing.B, base, floor, cookie, token string, d benchD
 	fetch := func(url string, headers ...string) (*http.Response, string) {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
+			if headers[i] != "" {
+				req.Header.Set(headers[i], headers[i+1])
+			}
 		}
 		resp, err := c.Do(req)
 		if err != nil {
@@ -311,5 +331,17 @@ func checkBenchAnswers(b *testing.B, base, floor, cookie, token string, d benchD
 		if resp.StatusCode != 200 || !strings.Contains(body, strconv.FormatInt(d.ID, 10)) {
 			b.Fatalf("GET /api/v1/tags/%s: %d %s", d.Code, resp.StatusCode, body)
 		}
+	}
+	// What travels: the answers' sizes as sent (asking for gzip, as the
+	// load does) and once decompressed.
+	for _, a := range []struct{ name, url, auth, value string }{
+		{"floor", floor + "/t/" + d.Code, "", ""},
+		{"page", base + "/devices/" + strconv.FormatInt(d.ID, 10), "Cookie", cookie},
+		{"json", base + "/api/v1/tags/" + d.Code, "Authorization", "Bearer " + token},
+	} {
+		_, plain := fetch(a.url, a.auth, a.value)
+		resp, sent := fetch(a.url, a.auth, a.value, "Accept-Encoding", "gzip")
+		b.Logf("%s answer: %d bytes sent (Content-Encoding %q), %d bytes of content", a.name, len(sent),
+			resp.Header.Get("Content-Encoding"), len(plain))
 	}
 }

@@ -110,6 +110,8 @@ var dynamicKeyPrefixes = map[string]string{
 	"lifecycle.path.":        `internal/lifecycle: "lifecycle.path." + target state`,
 	"mail.invitation.":       `send: "mail.invitation" + ".subject" / ".body"`,
 	"mail.reset.":            `send: "mail.reset" + ".subject" / ".body"`,
+	"request.criterion.":     `internal/allocation: Criterion.Key, "request.criterion." + criterion`,
+	"request.state.":         `internal/allocation: RequestState.Key, "request.state." + request state`,
 	"scan.action_confirm.":   `scan_action.html: print "scan.action_confirm." action`,
 	"scan.cards.":            `scanCards: "scan.cards." + action (+ "_hint")`,
 	"scan.result.action_":    `setAction: "scan.result.action_" + action`,

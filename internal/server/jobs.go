@@ -20,7 +20,11 @@ type job struct {
 // jobs lists the background jobs, run in this order at every tick. Areas
 // add theirs here.
 func (s *Server) jobs() []job {
-	return []job{}
+	var all []job
+	all = append(all, job{"expire_reservations", s.expireReservations})
+	// Digests last: they mail what the jobs before them notified.
+	all = append(all, s.digestJobs()...)
+	return all
 }
 
 // RunJobs runs the background jobs every interval until ctx ends. A

@@ -42,6 +42,8 @@ type accountView struct {
 	RoleKey   string
 	Since     string
 	LastLogin string
+	// Notifications is the section about e-mails (pages_notifications.go).
+	Notifications notificationSection
 }
 
 func (s *Server) accountView(c *echo.Context) (accountView, error) {
@@ -49,9 +51,13 @@ func (s *Server) accountView(c *echo.Context) (accountView, error) {
 	if err != nil {
 		return accountView{}, err
 	}
+	n, err := s.notificationSection(c)
+	if err != nil {
+		return accountView{}, err
+	}
 	lang := langOf(c)
 	return accountView{User: u, RoleKey: "account.role." + string(u.Role()), Since: accountDate(lang, u.CreatedAt),
-		LastLogin: accountDateOr(lang, u.LastLoginAt, s.cat.T(lang, "account.never", nil))}, nil
+		LastLogin: accountDateOr(lang, u.LastLoginAt, s.cat.T(lang, "account.never", nil)), Notifications: n}, nil
 }
 
 func (s *Server) accountShow(c *echo.Context) error {

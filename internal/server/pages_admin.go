@@ -19,6 +19,7 @@ import (
 // adminRoutes lists the routes of this area; routes() appends them to the table.
 func (s *Server) adminRoutes() []Route {
 	return []Route{
+		{http.MethodGet, "/admin", "admin_home", Operator, s.adminHome},
 		{http.MethodGet, "/admin/organisations", "admin_orgs", Operator, s.adminOrgs},
 		{http.MethodGet, "/admin/organisations/new", "admin_org_new", Operator, s.adminOrgNew},
 		{http.MethodPost, "/admin/organisations", "admin_org_create", Operator, s.adminOrgCreate},

@@ -75,7 +75,7 @@ func TestAdminPagesInBrowser(t *testing.T) {
 	env := servertest.MustStart(t, servertest.Options{})
 	seed := mustAdminSeed(t, env)
 	pages := []string{
-		"/admin/organisations", "/admin/organisations?page=2", "/admin/organisations/new",
+		"/admin", "/admin/organisations", "/admin/organisations?page=2", "/admin/organisations/new",
 		adminOrgPath(seed.school.ID), adminOrgPath(seed.obs.ID),
 		"/admin/users", fmt.Sprintf("/admin/users?org=%d", seed.school.ID),
 		"/admin/invitations", fmt.Sprintf("/admin/invitations?org=%d", seed.school.ID), "/admin/events",
@@ -88,6 +88,15 @@ func TestAdminPagesInBrowser(t *testing.T) {
 				if r.Status != http.StatusOK {
 					t.Errorf("%s: status %d", lang+p, r.Status)
 				}
+			}
+			// The hub leads to every section, and the menu marks it.
+			tab.Navigate(env.URL + lang + "/admin")
+			if n := tab.Count(`main ul.sections a`); n != 8 {
+				t.Errorf("admin hub: %d sections, want 8", n)
+			}
+			tab.Navigate(env.URL + lang + "/admin/users")
+			if n := tab.Count(`header nav a[aria-current="page"][href$="/admin"]`); n != 1 {
+				t.Errorf("the menu does not mark Administration on /admin/users")
 			}
 			// The lists really are full.
 			tab.Navigate(env.URL + lang + "/admin/events")

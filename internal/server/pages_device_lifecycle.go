@@ -39,6 +39,7 @@ var stepPages = map[lifecycle.State]string{
 	lifecycle.Available:   "/grade",
 	lifecycle.Recycled:    "/recycling",
 	lifecycle.Dismantled:  "/dismantle",
+	lifecycle.Returned:    "/return",
 }
 
 // stepView is one state that may follow the current one.
@@ -49,15 +50,12 @@ type stepView struct {
 	Link    string // the page where the step's work is done, or ""
 }
 
-// deviceSteps lists the next steps of a device for its page; only staff
-// who may change it get them.
-func (s *Server) deviceSteps(c *echo.Context, d postgres.DeviceDetail, scope postgres.DonationScope) ([]stepView, error) {
+// deviceSteps lists the next steps of a device for its page, from its
+// state and facts (store.DevicePage); only staff who may change it get
+// them.
+func (s *Server) deviceSteps(c *echo.Context, d postgres.DeviceDetail, st postgres.DeviceState, facts lifecycle.Facts) []stepView {
 	if account.Authorize(Workshop, principalOf(c), true) != nil {
-		return nil, nil
-	}
-	st, facts, err := s.store.DeviceFacts(c.Request().Context(), d.ID, scope)
-	if err != nil {
-		return nil, err
+		return nil
 	}
 	lang := langOf(c)
 	var out []stepView
@@ -67,8 +65,8 @@ func (s *Server) deviceSteps(c *echo.Context, d postgres.DeviceDetail, scope pos
 			v.Link = deviceURL(c, d.ID) + p
 		}
 		switch {
-		case o.Refuse == nil && o.Via == lifecycle.Direct:
-			v.Button = true
+		case o.Refuse == nil && o.Via == lifecycle.Direct && o.To != lifecycle.Returned:
+			v.Button = true // a return needs its reason: the link leads to its form
 		case o.Refuse == nil:
 			// Its own path: the link leads there.
 		default:
@@ -79,7 +77,7 @@ func (s *Server) deviceSteps(c *echo.Context, d postgres.DeviceDetail, scope pos
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return out
 }
 
 // deviceState takes a step of the lifecycle from the device page. A stale

@@ -201,25 +201,48 @@ func (s *Server) deviceLoad(c *echo.Context) (postgres.DeviceDetail, postgres.Do
 	return d, scope, err
 }
 
+// deviceShow is the device page: what a technician's phone shows after
+// each scan, so the page reads everything it shows in one statement
+// (store.DevicePage).
 func (s *Server) deviceShow(c *echo.Context) error {
-	d, _, err := s.deviceLoad(c)
+	scope, err := donationScope(principalOf(c))
 	if err != nil {
 		return err
 	}
-	return s.deviceRender(c, http.StatusOK, d, nil)
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	dp, err := s.store.DevicePage(c.Request().Context(), id, scope)
+	if err != nil {
+		return err
+	}
+	return s.devicePageRender(c, http.StatusOK, dp, nil)
 }
 
 // deviceRender shows a device with its next steps, photos and documents;
-// f is a refused form (a step, an upload), shown with its errors.
+// f is a refused form (a step, an upload), shown with its errors. d is the
+// device as the caller read it; its files and facts are read again.
 func (s *Server) deviceRender(c *echo.Context, status int, d postgres.DeviceDetail, f *Form) error {
-	files, err := s.store.DeviceFiles(c.Request().Context(), d.ID)
+	scope, err := donationScope(principalOf(c))
 	if err != nil {
 		return err
 	}
+	dp, err := s.store.DevicePage(c.Request().Context(), d.ID, scope)
+	if err != nil {
+		return err
+	}
+	dp.Device = d
+	return s.devicePageRender(c, status, dp, f)
+}
+
+// devicePageRender renders the device page from what the store read.
+func (s *Server) devicePageRender(c *echo.Context, status int, dp postgres.DevicePage, f *Form) error {
+	d := dp.Device
 	data := devicePage{Device: d, CanEdit: account.Authorize(Workshop, principalOf(c), true) == nil,
 		Limits: uploadLimits{PhotoMB: photo.MaxBytes / 1_000_000, Photos: device.MaxPhotos,
 			DocumentMB: device.MaxDocumentBytes / 1_000_000}}
-	for _, f := range files {
+	for _, f := range dp.Files {
 		if f.Kind == postgres.FilePhoto {
 			data.Photos = append(data.Photos, f)
 		} else {
@@ -227,13 +250,7 @@ func (s *Server) deviceRender(c *echo.Context, status int, d postgres.DeviceDeta
 		}
 	}
 	data.Limits.PhotosLeft = max(0, device.MaxPhotos-len(data.Photos))
-	scope, err := donationScope(principalOf(c))
-	if err != nil {
-		return err
-	}
-	if data.Steps, err = s.deviceSteps(c, d, scope); err != nil {
-		return err
-	}
+	data.Steps = s.deviceSteps(c, d, dp.State, dp.Facts)
 	pg := s.newPage(c, "device.title", data)
 	pg.Title, pg.Form = s.deviceTitle(c, d)+" · "+pg.Title, f
 	return s.renderPage(c, status, "device", pg)

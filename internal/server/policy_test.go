@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/allocation"
 	"github.com/berriz/berriz/internal/donation"
 	"github.com/berriz/berriz/internal/parts"
 	"github.com/berriz/berriz/internal/postgres"
@@ -58,6 +59,7 @@ var expectedAccess = map[string]account.Access{
 	"POST /org/invitations":            account.OrgAdmin,
 	"POST /org/invitations/:id/revoke": account.OrgAdmin,
 
+	"GET /admin":                                         account.Operator,
 	"GET /admin/organisations":                           account.Operator,
 	"GET /admin/organisations/new":                       account.Operator,
 	"POST /admin/organisations":                          account.Operator,
@@ -232,6 +234,77 @@ var expectedAccess = map[string]account.Access{
 	"GET /api/v1/tokens":                        account.UserOnly,
 	"POST /api/v1/tokens":                       account.Session,
 	"DELETE /api/v1/tokens/:id":                 account.UserOnly,
+
+	"GET /account/notifications":         account.UserOnly,
+	"POST /account/notifications":        account.UserOnly,
+	"GET /api/v1/me/notifications":       account.UserOnly,
+	"PUT /api/v1/me/notifications":       account.UserOnly,
+	"GET /api/v1/me/notifications/items": account.UserOnly,
+
+	"GET /requests":                      account.Beneficiary,
+	"GET /requests/new":                  account.Beneficiary,
+	"POST /requests":                     account.Beneficiary,
+	"GET /requests/:id":                  account.Beneficiary,
+	"POST /requests/:id/decision":        account.Operator,
+	"POST /requests/:id/cancel":          account.Beneficiary,
+	"GET /api/v1/requests":               account.Beneficiary,
+	"POST /api/v1/requests":              account.Beneficiary,
+	"GET /api/v1/requests/:id":           account.Beneficiary,
+	"POST /api/v1/requests/:id/decision": account.Operator,
+	"POST /api/v1/requests/:id/cancel":   account.Beneficiary,
+
+	"GET /handovers":                               account.Allocation,
+	"POST /handovers":                              account.Workshop,
+	"GET /handovers/:id":                           account.Allocation,
+	"GET /handovers/:id/receipt.pdf":               account.Allocation,
+	"POST /handovers/:id/confirm":                  account.Beneficiary,
+	"POST /handovers/:id/cancel":                   account.Workshop,
+	"POST /handovers/:id/returns":                  account.Beneficiary,
+	"GET /requests/:id/handover/new":               account.Workshop,
+	"GET /devices/:id/return":                      account.Workshop,
+	"POST /devices/:id/return":                     account.Workshop,
+	"GET /api/v1/handovers":                        account.Allocation,
+	"POST /api/v1/handovers":                       account.Workshop,
+	"GET /api/v1/handovers/ready":                  account.Workshop,
+	"GET /api/v1/handovers/:id":                    account.Allocation,
+	"GET /api/v1/handovers/:id/devices":            account.Allocation,
+	"GET /api/v1/handovers/:id/receipt.pdf":        account.Allocation,
+	"POST /api/v1/handovers/:id/confirm":           account.Beneficiary,
+	"POST /api/v1/handovers/:id/cancel":            account.Workshop,
+	"POST /api/v1/handovers/:id/returns":           account.Beneficiary,
+	"GET /api/v1/requests/:id/handover/candidates": account.Workshop,
+	"POST /api/v1/devices/:id/return":              account.Workshop,
+
+	"GET /catalogue":                                         account.Beneficiary,
+	"POST /catalogue/:device/reserve":                        account.Beneficiary,
+	"GET /proposals":                                         account.Operator,
+	"POST /proposals":                                        account.Operator,
+	"GET /proposals/:id":                                     account.Operator,
+	"POST /proposals/:id/send":                               account.Operator,
+	"POST /proposals/:id/discard":                            account.Operator,
+	"POST /proposals/:id/lines/:line/devices":                account.Operator,
+	"POST /proposals/:id/reservations/:reservation/remove":   account.Operator,
+	"GET /reservations":                                      account.Beneficiary,
+	"POST /reservations/:id/accept":                          account.Beneficiary,
+	"POST /reservations/:id/decline":                         account.Beneficiary,
+	"POST /reservations/:id/release":                         account.Operator,
+	"GET /api/v1/catalogue":                                  account.Beneficiary,
+	"GET /api/v1/catalogue/lines":                            account.Beneficiary,
+	"POST /api/v1/catalogue/:device/reserve":                 account.Beneficiary,
+	"GET /api/v1/proposals":                                  account.Operator,
+	"POST /api/v1/proposals":                                 account.Operator,
+	"GET /api/v1/proposals/:id":                              account.Operator,
+	"GET /api/v1/proposals/:id/lines":                        account.Operator,
+	"GET /api/v1/proposals/:id/lines/:line/devices":          account.Operator,
+	"POST /api/v1/proposals/:id/lines/:line/devices":         account.Operator,
+	"DELETE /api/v1/proposals/:id/reservations/:reservation": account.Operator,
+	"POST /api/v1/proposals/:id/send":                        account.Operator,
+	"POST /api/v1/proposals/:id/discard":                     account.Operator,
+	"GET /api/v1/reservations":                               account.Beneficiary,
+	"GET /api/v1/reservations/:id":                           account.Beneficiary,
+	"POST /api/v1/reservations/:id/accept":                   account.Beneficiary,
+	"POST /api/v1/reservations/:id/decline":                  account.Beneficiary,
+	"POST /api/v1/reservations/:id/release":                  account.Operator,
 }
 
 // principal is one kind of caller of the matrix.
@@ -311,6 +384,8 @@ type victims struct {
 	device, deviceFile           int64
 	stockPart                    int64
 	location, recyclingBatch     int64
+	request                      int64 // of a beneficiary none of the principals belongs to
+	handover                     int64 // of the victim request, by the victim workshop
 }
 
 func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Browser, victims) {
@@ -395,6 +470,17 @@ func seedMatrix(t *testing.T, env *servertest.Env) (map[string]*servertest.Brows
 		vw.ID).Scan(&v.recyclingBatch); err != nil {
 		t.Fatalf("victim recycling batch: %v", err)
 	}
+	vb := env.MustOrg(t, account.KindSchool, "Victim school")
+	req, err := env.DB.CreateRequest(ctx, vb.ID, nil, allocation.NewRequest{Purpose: "Victim request", DeliveryCommune: "64102",
+		Lines: []allocation.Line{{Category: "laptop", Quantity: 1}}})
+	if err != nil {
+		t.Fatalf("victim request: %v", err)
+	}
+	v.request = req.ID
+	if err := env.DB.SQL().QueryRowContext(ctx, `INSERT INTO handovers (request_id, workshop_org_id, number) VALUES ($1, $2,
+		'BRZ-H-VICTIM') RETURNING id`, v.request, vw.ID).Scan(&v.handover); err != nil {
+		t.Fatalf("victim handover: %v", err)
+	}
 	return callers, v
 }
 
@@ -434,8 +520,17 @@ func concretePath(t *testing.T, path string, v victims) string {
 			return "laptop"
 		case strings.HasPrefix(path, "/a/move/"):
 			return strconv.FormatInt(v.location, 10)
+		case (strings.HasPrefix(path, "/handovers/") || strings.HasPrefix(path, "/api/v1/handovers/")) && param == ":id":
+			return strconv.FormatInt(v.handover, 10)
+		case (strings.HasPrefix(path, "/requests/") || strings.HasPrefix(path, "/api/v1/requests/")) && param == ":id":
+			return strconv.FormatInt(v.request, 10)
 		case strings.HasPrefix(path, "/recycling/") || strings.HasPrefix(path, "/api/v1/recycling/"):
 			return strconv.FormatInt(v.recyclingBatch, 10)
+		case param == ":device":
+			return strconv.FormatInt(v.device, 10)
+		case param == ":line" || param == ":reservation" || strings.Contains(path, "/proposals/"+param) ||
+			strings.Contains(path, "/reservations/"+param):
+			return "1" // none exists: every caller who passes the policy gets a 404
 		case param == ":code":
 			return v.tagCode
 		case strings.Contains(path, "/tokens/"+param):

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/i18n"
@@ -19,6 +20,19 @@ import (
 // own file, so each page defines its "content" block independently.
 type templates struct {
 	pages map[string]*template.Template
+	// byLang holds the same sets written in each language
+	// (render_translate.go); plain ignores them (tests compare the two).
+	byLang map[i18n.Lang]map[string]*template.Template
+	plain  atomic.Bool
+}
+
+// page returns the template set of a page for a language.
+func (t *templates) page(lang i18n.Lang, name string) (*template.Template, bool) {
+	if tt, ok := t.byLang[lang][name]; ok && !t.plain.Load() {
+		return tt, true
+	}
+	tt, ok := t.pages[name]
+	return tt, ok
 }
 
 func loadTemplates(fsys fs.FS) (*templates, error) {
@@ -113,14 +127,14 @@ var navigation = []struct {
 	key, path string
 	access    account.Access
 }{
-	{"nav.organisations", "/admin/organisations", account.Operator},
-	{"nav.users", "/admin/users", account.Operator},
-	{"nav.invitations", "/admin/invitations", account.Operator},
-	{"nav.events", "/admin/events", account.Operator},
+	{"nav.admin", "/admin", account.Operator},
 	{"nav.members", "/org/members", account.OrgAdmin},
 	{"nav.donations", "/donations", account.Inventory},
+	{"nav.requests", "/requests", account.Beneficiary},
+	{"nav.catalogue", "/catalogue", account.Beneficiary},
 	{"nav.devices", "/devices", account.Inventory},
 	{"nav.workshop", "/workshop", account.Workshop},
+	{"nav.handovers", "/handovers", account.Allocation},
 	{"nav.tags", "/tags", account.Workshop},
 	{"nav.account", "/account", account.UserOnly},
 }
@@ -189,7 +203,7 @@ func (s *Server) renderForm(c *echo.Context, status int, name, titleKey string, 
 }
 
 func (s *Server) renderPage(c *echo.Context, status int, name string, p *Page) error {
-	t, ok := s.tmpl.pages[name]
+	t, ok := s.tmpl.page(p.Lang, name)
 	if !ok {
 		return fmt.Errorf("render: no template %q", name)
 	}

@@ -83,6 +83,9 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tmpl.byLang, err = translateTemplates(tmpl.pages, cat, as); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:     d.Config,
 		log:     d.Logger,
@@ -135,7 +138,13 @@ func New(d Deps) (*Server, error) {
 				p := c.Request().URL.Path
 				return strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz"
 			},
-			MinLength: 512,
+			// An answer that fits one TCP segment (~1,400 bytes of
+			// payload on a 1,500-byte MTU) costs one packet compressed or
+			// not: compressing it saves the network nothing and costs the
+			// server the compressor's setup and flush, a good part of a
+			// small JSON answer's CPU (docs/benchmarks.md). Beyond one
+			// segment, every byte saved counts (ECODESIGN.md).
+			MinLength: 1400,
 			// BestSpeed: pages and API answers are a few kilobytes, where
 			// it costs half the CPU of the default level for 5–10% more
 			// bytes (the default level also clears 640 KB of match tables

@@ -1,0 +1,229 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berriz/berriz/internal/device"
+	"github.com/berriz/berriz/internal/lifecycle"
+)
+
+// The device's reads on the hot path: the device page (what a technician's
+// phone shows after each scan) and every handler that loads a device. They
+// go through database/sql directly, as TagView does, not through GORM's
+// Raw: GORM rebuilds the statement's text and runs its callbacks on every
+// call, which cost as much client CPU as the rest of the query
+// (docs/benchmarks.md). Each read is one statement, so one round trip:
+// drives and files come aggregated as JSON, the lifecycle's facts as
+// subqueries.
+
+// dollars rewrites GORM's ? placeholders as PostgreSQL's $1, $2...: the
+// statements below share their fragments (donationScopeCond...) with
+// the GORM queries of the stores. None of them holds a ? of its own (no
+// jsonb ? operator, no literal question mark).
+func dollars(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// drivesJSONColumn is a device's drives as a JSON array with device.Drive's
+// keys, NULL without drives.
+const drivesJSONColumn = `(SELECT json_agg(json_build_object('position', r.position, 'type', r.type,
+	'capacity_gb', r.capacity_gb, 'serial', r.serial) ORDER BY r.position) FROM device_drives r WHERE r.device_id = v.id)`
+
+// deviceDetailColumns are DeviceDetail's columns, in scanDeviceDetail's
+// order, over deviceRowFrom.
+const deviceDetailColumns = deviceRowColumns + `, d.donor_org_id, v.cpu, v.ram_gb, v.screen_inches::float8,
+	v.battery_health_pct, v.os, v.condition_notes, v.updated_at, v.version, v.cycle, coalesce(v.grade, ''),
+	coalesce(v.grade_suggested, ''), v.grade_reason, v.location, v.state_since, coalesce(v.recycling_batch_id, 0), ` +
+	drivesJSONColumn
+
+// driveFactsJoin counts, for the device v in its current cycle, its
+// recorded drives, those whose latest erasure passed verification and
+// those whose latest erasure failed it (columns f.drives, f.erased,
+// f.failed): the lifecycle's facts about erasure.
+const driveFactsJoin = ` CROSS JOIN LATERAL (SELECT count(*) AS drives,
+		count(*) FILTER (WHERE e.verification = 'passed') AS erased,
+		count(*) FILTER (WHERE e.verification = 'failed') AS failed
+	FROM device_drives dd LEFT JOIN LATERAL (
+		SELECT verification FROM erasures e WHERE e.device_id = dd.device_id AND e.cycle = v.cycle
+			AND e.drive_position = dd.position AND e.drive_serial = dd.serial ORDER BY e.id DESC LIMIT 1) e ON true
+	WHERE dd.device_id = v.id) f`
+
+// diagnosedColumn tells whether the latest diagnosis of the device v's
+// current cycle is complete.
+const diagnosedColumn = `coalesce((SELECT g.complete FROM diagnoses g WHERE g.device_id = v.id AND g.cycle = v.cycle
+	ORDER BY g.id DESC LIMIT 1), false)`
+
+// deviceFilesJSONColumn is a device's files as a JSON array (deviceFileJSON's
+// keys), photos then documents, oldest first, as DeviceFiles lists them;
+// NULL without files.
+const deviceFilesJSONColumn = `(SELECT json_agg(json_build_object('id', f.id, 'kind', f.kind, 'key', f.storage_key,
+	'thumb', coalesce(f.thumb_key, ''), 'type', f.content_type, 'size', f.size, 'sha256', f.sha256,
+	'name', f.original_name, 'at', f.created_at) ORDER BY f.kind DESC, f.id) FROM device_files f WHERE f.device_id = v.id)`
+
+var (
+	deviceDetailQuery = dollars(`SELECT ` + deviceDetailColumns + deviceRowFrom + ` WHERE v.id = ? AND ` + donationScopeCond)
+	devicePageQuery   = dollars(`SELECT ` + deviceDetailColumns + `, ` + deviceFilesJSONColumn + `,
+		f.drives, f.erased, f.failed, ` + diagnosedColumn + deviceRowFrom + driveFactsJoin +
+		` WHERE v.id = ? AND ` + donationScopeCond)
+	deviceFactsQuery = dollars(`SELECT v.id, v.state, v.version, v.cycle, v.category, coalesce(d.workshop_org_id, 0), v.location,
+			v.storage_drives, v.os, coalesce(v.grade, ''), v.recycling_batch_id IS NOT NULL, f.drives, f.erased, f.failed, ` +
+		diagnosedColumn + ` FROM devices v JOIN donations d ON d.id = v.donation_id` + driveFactsJoin +
+		` WHERE v.id = ? AND ` + donationScopeCond)
+)
+
+// scanDeviceDetail scans deviceDetailColumns, then extra.
+func scanDeviceDetail(row interface{ Scan(...any) error }, extra ...any) (DeviceDetail, error) {
+	var (
+		dd           DeviceDetail
+		ram, battery sql.NullInt64
+		screen       sql.NullFloat64
+		drives       []byte
+	)
+	r, err := scanDeviceRow(row, append([]any{&dd.DonorOrgID, &dd.Specs.CPU, &ram, &screen, &battery, &dd.Specs.OS,
+		&dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade, &dd.GradeSuggested, &dd.GradeReason,
+		&dd.Location, &dd.StateSince, &dd.RecyclingBatchID, &drives}, extra...)...)
+	if err != nil {
+		return DeviceDetail{}, err
+	}
+	dd.DeviceRow = r
+	if ram.Valid {
+		n := int(ram.Int64)
+		dd.Specs.RAMGB = &n
+	}
+	if battery.Valid {
+		n := int(battery.Int64)
+		dd.Specs.BatteryHealthPct = &n
+	}
+	if screen.Valid {
+		dd.Specs.ScreenInches = &screen.Float64
+	}
+	if drives != nil {
+		if err := json.Unmarshal(drives, &dd.Specs.Drives); err != nil {
+			return DeviceDetail{}, fmt.Errorf("drives: %w", err)
+		}
+	}
+	return dd, nil
+}
+
+// deviceDetail is Device: one statement over primary keys and indexes.
+func (db *DB) deviceDetail(ctx context.Context, id int64, scope DonationScope) (DeviceDetail, error) {
+	start := time.Now()
+	dd, err := scanDeviceDetail(db.sql.QueryRowContext(ctx, deviceDetailQuery,
+		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID))
+	db.traced(ctx, "device", start, err)
+	if err != nil {
+		return DeviceDetail{}, fmt.Errorf("device %d: %w", id, notFound(err, "device.error.not_found"))
+	}
+	return dd, nil
+}
+
+// DevicePage is everything the device page shows: the device as Device
+// returns it, its files as DeviceFiles lists them, and its state and facts
+// as DeviceFacts returns them.
+type DevicePage struct {
+	Device DeviceDetail
+	Files  []DeviceFile
+	State  DeviceState
+	Facts  lifecycle.Facts
+}
+
+// deviceFileJSON is a DeviceFile as deviceFilesJSONColumn spells it.
+type deviceFileJSON struct {
+	ID        int64     `json:"id"`
+	Kind      string    `json:"kind"`
+	Key       string    `json:"key"`
+	Thumb     string    `json:"thumb"`
+	Type      string    `json:"type"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"at"`
+}
+
+// DevicePage returns one device the scope may see with its files and
+// lifecycle facts, in one statement; any other device is not found. The
+// facts are read without a lock: for showing the next steps, not for
+// taking one (TransitionDevice reads them again under the row lock).
+func (db *DB) DevicePage(ctx context.Context, id int64, scope DonationScope) (DevicePage, error) {
+	var (
+		p     DevicePage
+		files []byte
+	)
+	start := time.Now()
+	dd, err := scanDeviceDetail(db.sql.QueryRowContext(ctx, devicePageQuery,
+		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID),
+		&files, &p.Facts.Drives, &p.Facts.DrivesErased, &p.Facts.DrivesFailed, &p.Facts.Diagnosed)
+	db.traced(ctx, "device page", start, err)
+	if err != nil {
+		return DevicePage{}, fmt.Errorf("device %d: %w", id, notFound(err, "device.error.not_found"))
+	}
+	p.Device = dd
+	p.State = DeviceState{ID: dd.ID, State: lifecycle.State(dd.State), Version: dd.Version, Cycle: dd.Cycle}
+	p.Facts.StorageDrives, p.Facts.OS, p.Facts.Grade = dd.StorageDrives, dd.Specs.OS, dd.Grade
+	p.Facts.InRecyclingBatch, p.Facts.NeedsOS = dd.RecyclingBatchID != 0, device.NeedsOS(dd.Category)
+	if files != nil {
+		var fs []deviceFileJSON
+		if err := json.Unmarshal(files, &fs); err != nil {
+			return DevicePage{}, fmt.Errorf("files of device %d: %w", id, err)
+		}
+		p.Files = make([]DeviceFile, len(fs))
+		for i, f := range fs {
+			// Local, as the driver answers times: the same value as
+			// DeviceFiles', zone included.
+			p.Files[i] = DeviceFile{ID: f.ID, DeviceID: id, Kind: f.Kind, Key: f.Key, ThumbKey: f.Thumb, ContentType: f.Type,
+				Size: f.Size, SHA256: f.SHA256, OriginalName: f.Name, CreatedAt: f.CreatedAt.Local()}
+		}
+	}
+	return p, nil
+}
+
+// deviceFactsOf is DeviceFacts: the device's state and facts in one
+// statement, without a lock.
+func (db *DB) deviceFactsOf(ctx context.Context, id int64, scope DonationScope) (lockedDevice, error) {
+	var (
+		d     lockedDevice
+		grade string
+	)
+	start := time.Now()
+	err := db.sql.QueryRowContext(ctx, deviceFactsQuery,
+		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID).Scan(
+		&d.ID, &d.State, &d.Version, &d.Cycle, &d.Category, &d.WorkshopOrgID, &d.Location,
+		&d.Facts.StorageDrives, &d.Facts.OS, &grade, &d.Facts.InRecyclingBatch,
+		&d.Facts.Drives, &d.Facts.DrivesErased, &d.Facts.DrivesFailed, &d.Facts.Diagnosed)
+	db.traced(ctx, "device facts", start, err)
+	if err != nil {
+		return lockedDevice{}, notFound(err, "device.error.not_found")
+	}
+	d.Facts.Grade, d.Facts.NeedsOS = grade, device.NeedsOS(d.Category)
+	return d, nil
+}
+
+// traced logs a statement run through database/sql as GORM's logger logs
+// its own (db.go, gormlog.go): failures other than "no row", and
+// statements slower than slowQuery.
+func (db *DB) traced(ctx context.Context, what string, start time.Time, err error) {
+	elapsed := time.Since(start)
+	switch {
+	case err != nil && !isNoRows(err):
+		db.log.ErrorContext(ctx, "query failed", "component", "postgres", "query", what, "error", err.Error(),
+			"duration", elapsed.String())
+	case elapsed > slowQuery:
+		db.log.WarnContext(ctx, "slow query", "component", "postgres", "query", what, "duration", elapsed.String())
+	}
+}

@@ -1,0 +1,13 @@
+package postgres
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// NotifyOrgForTest writes notifications the way the areas do, through
+// notifyOrg inside a transaction, for the store tests of the digest.
+func (db *DB) NotifyOrgForTest(ctx context.Context, orgID int64, n Notice) error {
+	return db.Tx(ctx, func(tx *gorm.DB) error { return notifyOrg(tx, orgID, n) })
+}

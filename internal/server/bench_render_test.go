@@ -1,0 +1,56 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/berriz/berriz/internal/loadtest"
+	"github.com/berriz/berriz/internal/server"
+)
+
+// BenchmarkDevicePage is the staff device page served in process, without
+// network or load: one request through the whole handler chain (session,
+// one query, template, gzip), as BenchmarkTagLookup's page target makes
+// it, measured in CPU per request rather than throughput. Its
+// sub-benchmarks render from the templates written in the language at
+// start (as served) and from the templates as written, to see what the
+// former saves (render_translate.go).
+func BenchmarkDevicePage(b *testing.B) {
+	env, stop := startBenchServer(b)
+	defer stop()
+	inv := seedBenchInventory(b, env)
+	tech := inv.Techs[0]
+	cookie := benchSignIn(b, env.URL, tech.User.Email)
+	h := env.Server.Handler()
+	for _, plain := range []bool{false, true} {
+		name := "translated"
+		if plain {
+			name = "as-written"
+		}
+		b.Run(name, func(b *testing.B) {
+			server.SetPlainTemplates(env.Server, plain)
+			defer server.SetPlainTemplates(env.Server, false)
+			b.ReportAllocs()
+			n := 0
+			cpu := loadtest.CPUTime()
+			for b.Loop() {
+				d := tech.Devices[n%len(tech.Devices)]
+				n++
+				req := httptest.NewRequest(http.MethodGet, "/devices/"+strconv.FormatInt(d.ID, 10), nil)
+				req.Header.Set("Cookie", cookie)
+				req.Header.Set("Accept-Language", "fr")
+				req.Header.Set("Accept-Encoding", "gzip")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("device %d: %d", d.ID, rec.Code)
+				}
+			}
+			// This process's CPU (the server's, no client here): wall
+			// time also counts the waits for PostgreSQL.
+			b.ReportMetric(float64(loadtest.CPUTime()-cpu)/float64(b.N)/1e3, "cpu-us/op")
+		})
+	}
+}
