@@ -249,6 +249,10 @@ const (
 	// beneficiaries: beneficiaries (their own), technicians (the handovers of
 	// their workshop) and operators.
 	Allocation Access = "allocation"
+	// Observatory answers the territory's observatory (its users and its
+	// organisation tokens, always read-only) and operators: the totals and
+	// exports of avoided emissions.
+	Observatory Access = "observatory"
 )
 
 // Authorize is the one authorization policy, deny by default. write is true
@@ -288,6 +292,8 @@ func Authorize(a Access, p *Principal, write bool) error {
 		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleBeneficiary
 	case Allocation:
 		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleBeneficiary || p.Role() == RoleTechnician
+	case Observatory:
+		allowed = p.IsOperator() && p.UserID != 0 || p.Role() == RoleObservatory
 	}
 	if !allowed {
 		return berriz.E(berriz.Forbidden, "error.forbidden")

@@ -68,6 +68,15 @@ func TestAuthorize(t *testing.T) {
 		{Allocation, donor, R, berriz.Forbidden},
 		{Allocation, op, R, berriz.Internal},
 		{Allocation, obsUser, R, berriz.Forbidden},
+		{Observatory, obsToken, R, berriz.Internal},
+		{Observatory, obsUser, R, berriz.Internal},
+		{Observatory, obsToken, W, berriz.Forbidden},
+		{Observatory, op, R, berriz.Internal},
+		{Observatory, opToken, W, berriz.Internal},
+		{Observatory, donor, R, berriz.Forbidden},
+		{Observatory, school, R, berriz.Forbidden},
+		{Observatory, tech, R, berriz.Forbidden},
+		{Observatory, nil, R, berriz.Unauthorized},
 		{Access("nonsense"), op, R, berriz.Forbidden},
 	}
 	for _, tt := range tests {

@@ -60,7 +60,9 @@ func TestInvitationJourney(t *testing.T) {
 
 			// The operator invites the school's administrator.
 			signIn(operator.Email, servertest.Password)
-			tab.Click(`nav a[href$="/admin/organisations"]`)
+			tab.Click(`nav a[href$="/admin"]`)
+			check("administration")
+			tab.Click(`main a[href$="/admin/organisations"]`)
 			check("organisations")
 			tab.Click(fmt.Sprintf(`main a[href$="/admin/organisations/%d"]`, school.ID))
 			check("school's page")

@@ -369,6 +369,8 @@ func allowed(a account.Access, p principal, write bool) bool {
 	case account.Allocation:
 		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindSchool ||
 			p.kind == account.KindAssociation || p.kind == account.KindWorkshop
+	case account.Observatory:
+		return p.token != "org" && p.kind == account.KindOperator || p.kind == account.KindObservatory
 	}
 	return false
 }

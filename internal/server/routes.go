@@ -24,6 +24,8 @@ const (
 	// Beneficiary and Allocation: see account.Beneficiary, account.Allocation.
 	Beneficiary = account.Beneficiary
 	Allocation  = account.Allocation
+	// Observatory: see account.Observatory.
+	Observatory = account.Observatory
 	// Loopback routes answer local clients, or holders of the metrics token;
 	// the handler checks.
 	Loopback Access = "loopback"
