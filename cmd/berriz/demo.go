@@ -19,7 +19,7 @@ import (
 	"github.com/berriz/berriz/storage"
 )
 
-const demoUsage = `Usage: berriz demo [--if-empty] [--allow-production]
+const demoUsage = `Usage: berriz demo [--if-empty] [--allow-production] [--devices N [--add] [--seed S]]
 
 Loads a demo territory (the Pays basque: operator, donors, workshops, schools,
 associations, an observatory client) into an empty database, and prints the
@@ -27,12 +27,15 @@ demo accounts, their shared password and the observatory's API token. The
 workshops' devices stand in every state of the workshop workflow (diagnosed,
 wiped, refurbished, published, recycled, dismantled...), with the erasure
 logs and the recycler's certificate stored in the configured file storage.
+The schools' and associations' requests stand in every state, with proposals
+sent and answered, handovers prepared and confirmed (receipts stored) and a
+device returned.
 
 A database that already holds an organisation is left alone: berriz demo
 then fails, berriz demo --if-empty succeeds silently (for make run).
 The demo is loaded step by step, not in one transaction: if it fails half
 way, load it again into a fresh database.
-`
+` + demoScaleUsage
 
 // demoPassword is the password of every demo account. It is public (printed,
 // documented), which is why the demo refuses production unless told.
@@ -49,7 +52,11 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fs.Usage = func() { fmt.Fprint(stdout, demoUsage) }
 	ifEmpty := fs.Bool("if-empty", false, "succeed silently when the database is not empty")
 	allowProduction := fs.Bool("allow-production", false, "load the demo even with BERRIZ_ENV=production (a public demo site)")
+	scale := demoScaleFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := scale.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -75,6 +82,9 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if page.Total > 0 {
+		if scale.add {
+			return scale.load(ctx, db, cfg, stdout)
+		}
 		if *ifEmpty {
 			return nil
 		}
@@ -84,11 +94,14 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	res, err := seedDemo(ctx, db, demoParams{Password: demoPassword, Argon2: argon2Params(cfg), Files: files})
+	res, err := seedDemo(ctx, db, demoParams{Password: demoPassword, Argon2: argon2Params(cfg), Files: files, Config: cfg})
 	if err != nil {
 		return fmt.Errorf("demo: %w (the database now holds part of the demo: load it into a fresh database)", err)
 	}
 	printDemo(stdout, res, cfg.PublicURL.String())
+	if scale.devices > 0 {
+		return scale.load(ctx, db, cfg, stdout)
+	}
 	return nil
 }
 
@@ -108,6 +121,7 @@ func printDemo(w io.Writer, res demoResult, publicURL string) {
 	fmt.Fprintf(w, "\nEvery demo account signs in at %s/login with the password: %s\n", publicURL, res.Password)
 	fmt.Fprintf(w, "API token of %q (read-only, shown only now): %s\n", res.Orgs["observatory"].Name, res.ObservatoryToken)
 	printDemoWorkshop(w, res.Workshop)
+	printDemoAllocation(w, res.Allocation)
 }
 
 // demoParams are what seedDemo needs from the configuration.
@@ -115,6 +129,7 @@ type demoParams struct {
 	Password string
 	Argon2   account.Argon2Params
 	Files    storage.Store // where the erasure logs and the recycler's certificate go
+	Config   config.Config // the public URL of certificates and receipts, how long proposals hold devices
 }
 
 // demoResult is what seedDemo created. Orgs is keyed by demoOrg.Key, so the
@@ -131,8 +146,9 @@ type demoResult struct {
 	Received         int                          // devices received at intake, each with a tag
 	// Intake lists the devices received of each donation, by demoDonation.Key,
 	// in intake order: the workshops' work starts from them.
-	Intake   map[string][]int64
-	Workshop demoWorkshopResult
+	Intake     map[string][]int64
+	Workshop   demoWorkshopResult
+	Allocation demoAllocationResult
 }
 
 // seedDemo loads the demo territory into db, which should be empty. Each
@@ -179,6 +195,9 @@ func seedDemo(ctx context.Context, db *postgres.DB, p demoParams) (demoResult, e
 	if err := seedDemoInventory(ctx, db, &res); err != nil {
 		return res, err
 	}
+	if err := seedDemoAllocation(ctx, db, p, &res); err != nil {
+		return res, err
+	}
 	if err := seedDemoWorkshops(ctx, db, p.Files, &res); err != nil {
 		return res, err
 	}
@@ -215,7 +234,7 @@ func seedDemoInventory(ctx context.Context, db *postgres.DB, res *demoResult) er
 		res.TagBatches[key], codes[key] = b, cs
 	}
 
-	for _, dd := range demoDonations() {
+	for _, dd := range append(demoDonations(), demoAllocationLot()) {
 		for i, l := range dd.Lines {
 			if err := l.Validate(now); err != nil {
 				return fmt.Errorf("donation %q, line %d: %w", dd.Title, i+1, err)

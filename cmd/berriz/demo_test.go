@@ -220,13 +220,14 @@ func TestDemoLoadsIntoEmptyDatabaseOnce(t *testing.T) {
 
 	checkDemoInventory(t, db, stdout)
 	checkDemoWorkshops(t, db, env, stdout)
+	checkDemoAllocation(t, db, env, stdout)
 
 	// Every record went through the store: each device's chain verifies.
 	out.Reset()
 	if err := run(ctx, []string{"audit", "verify"}, env, &out, &errOut); err != nil {
 		t.Fatalf("audit after the demo: %v\n%s", err, out.String())
 	}
-	if !regexp.MustCompile(`^\d{3} events of 21 devices checked; 0 broken chains;`).MatchString(out.String()) {
+	if !regexp.MustCompile(`^\d{3} events of 32 devices checked; 0 broken chains;`).MatchString(out.String()) {
 		t.Errorf("audit after the demo: %q", out.String())
 	}
 
@@ -251,17 +252,19 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 	ctx := context.Background()
 	wantDevices, wantReceived := 0, 0
 	wantStates := map[string]int{}
-	for _, dd := range demoDonations() {
+	for _, dd := range append(demoDonations(), demoAllocationLot()) {
 		wantDevices += donation.Devices(dd.Lines)
 		wantReceived += dd.Intake
 		switch {
+		case dd.Intake == donation.Devices(dd.Lines):
+			wantStates["received"]++
 		case dd.Collected:
 			wantStates["collected"]++
 		default:
 			wantStates["declared"]++
 		}
 	}
-	if wantDevices != 83 || wantReceived != 21 || len(demoDonations()) != 7 {
+	if wantDevices != 94 || wantReceived != 32 || len(demoDonations()) != 7 {
 		t.Errorf("demo content: %d devices, %d received, %d donations", wantDevices, wantReceived, len(demoDonations()))
 	}
 	q := func(query string, args ...any) int {
@@ -272,16 +275,16 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 		}
 		return n
 	}
-	if n := q(`SELECT count(*) FROM donations`); n != 7 {
-		t.Errorf("%d donations, want 7", n)
+	if n := q(`SELECT count(*) FROM donations`); n != 8 {
+		t.Errorf("%d donations, want 8", n)
 	}
 	for st, n := range wantStates {
 		if got := q(`SELECT count(*) FROM donations WHERE state = $1`, st); got != n {
 			t.Errorf("%d donations %s, want %d", got, st, n)
 		}
 	}
-	if n := q(`SELECT count(*) FROM donations WHERE workshop_org_id IS NOT NULL`); n != 5 {
-		t.Errorf("%d donations assigned, want 5", n)
+	if n := q(`SELECT count(*) FROM donations WHERE workshop_org_id IS NOT NULL`); n != 6 {
+		t.Errorf("%d donations assigned, want 6", n)
 	}
 	if n := q(`SELECT count(*) FROM donations WHERE declared_by IS NULL`); n != 0 {
 		t.Errorf("%d donations without a declarant", n)
@@ -297,11 +300,11 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 		WHERE o.kind = 'workshop' AND b.count = 60 AND (SELECT count(*) FROM tags t WHERE t.batch_id = b.id) = 60`); n != 2 {
 		t.Errorf("%d workshops with a batch of 60 tags, want 2", n)
 	}
-	if n := q(`SELECT count(*) FROM devices v JOIN tags t ON t.device_id = v.id WHERE v.state <> 'declared'`); n != 21 {
-		t.Errorf("%d devices past intake with a tag, want 21", n)
+	if n := q(`SELECT count(*) FROM devices v JOIN tags t ON t.device_id = v.id WHERE v.state <> 'declared'`); n != 32 {
+		t.Errorf("%d devices past intake with a tag, want 32", n)
 	}
-	if n := q(`SELECT count(*) FROM tags WHERE device_id IS NOT NULL`); n != 21 {
-		t.Errorf("%d tags linked, want 21", n)
+	if n := q(`SELECT count(*) FROM tags WHERE device_id IS NOT NULL`); n != 32 {
+		t.Errorf("%d tags linked, want 32", n)
 	}
 	// Every tag linked at a workshop is one of its own batch, on a device
 	// of a donation assigned to it.
@@ -309,7 +312,7 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 		JOIN donations d ON d.id = v.donation_id WHERE d.workshop_org_id <> b.organisation_id`); n != 0 {
 		t.Errorf("%d tags linked across workshops", n)
 	}
-	if !strings.Contains(stdout, "7 donations (83 devices, 21 received and tagged), 2 tag batches") {
+	if !strings.Contains(stdout, "8 donations (94 devices, 32 received and tagged), 2 tag batches") {
 		t.Errorf("summary missing:\n%s", stdout)
 	}
 }

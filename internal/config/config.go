@@ -63,6 +63,11 @@ type Config struct {
 	JobsInterval    time.Duration
 	ReservationDays int
 	DigestHour      int
+
+	// Observatory push (docs/observatory-push.md).
+	PushGrace       time.Duration
+	PushMaxAttempts int
+	PushTimeout     time.Duration
 }
 
 // Production reports whether berriz runs in production mode.
@@ -169,6 +174,12 @@ var vars = []Var{
 		set: func(c *Config, v string) error { return intRange(&c.ReservationDays, v, 1, 90) }},
 	{Name: "BERRIZ_DIGEST_HOUR", Default: "7", Doc: "hour of the day (Europe/Paris) from which each user's daily digest of notifications is sent",
 		set: func(c *Config, v string) error { return intRange(&c.DigestHour, v, 0, 23) }},
+	{Name: "BERRIZ_PUSH_GRACE", Default: "1h", Doc: "observatory push: how long after a month ends (00:00 Europe/Paris) its totals are sent to the subscribed URLs",
+		set: func(c *Config, v string) error { return durationRange(&c.PushGrace, v, 0, 7*24*time.Hour) }},
+	{Name: "BERRIZ_PUSH_MAX_ATTEMPTS", Default: "10", Doc: "observatory push: attempts per month and URL before the delivery is marked failed (backoff 1m, 5m, 30m, 2h, 12h, then daily)",
+		set: func(c *Config, v string) error { return intRange(&c.PushMaxAttempts, v, 1, 50) }},
+	{Name: "BERRIZ_PUSH_TIMEOUT", Default: "15s", Doc: "observatory push: time allowed to one POST, connection to answer",
+		set: func(c *Config, v string) error { return durationRange(&c.PushTimeout, v, time.Second, 2*time.Minute) }},
 }
 
 // Load parses the configuration from getenv (os.Getenv in production) and

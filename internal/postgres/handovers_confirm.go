@@ -111,6 +111,9 @@ func (db *DB) ConfirmHandover(ctx context.Context, id int64, scope HandoverScope
 			WHERE id = ?`, by, string(answer), id).Error; err != nil {
 			return err
 		}
+		if err := recordHandoverEmissions(tx, id); err != nil { // emissions.go
+			return err
+		}
 		if err := UpdateFulfilment(tx, requestID); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -51,27 +52,46 @@ func scanDevice(s interface{ Scan(...any) error }) (Device, error) {
 }
 
 // DeviceByTag returns a tag and, once linked, its device, or NotFound keyed
-// error.tag_unknown. Callers decide who may see what.
+// error.tag_unknown. Callers decide who may see what. Every scan of a
+// staff phone (/t/<code>) runs it, so it is one statement over primary
+// keys through database/sql, not GORM (devicepage.go says why).
 func (db *DB) DeviceByTag(ctx context.Context, code tag.Code) (TaggedDevice, error) {
-	t, err := db.Tag(ctx, code)
+	var (
+		out      TaggedDevice
+		t        = &out.Tag
+		raw      string
+		deviceID sql.NullInt64
+		v        Device
+	)
+	start := time.Now()
+	err := db.sql.QueryRowContext(ctx, deviceByTagQuery, string(code)).Scan(
+		&raw, &t.BatchID, &t.OrgID, &t.DeviceID, &t.LinkedAt, &t.CreatedAt, &deviceID,
+		&v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
+		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &out.WorkshopOrgID)
+	db.traced(ctx, "device by tag", start, err)
 	if err != nil {
-		return TaggedDevice{}, err
+		return TaggedDevice{}, fmt.Errorf("tag %s: %w", code, notFound(err, "error.tag_unknown"))
 	}
-	out := TaggedDevice{Tag: t}
-	if t.DeviceID == nil {
+	t.Code = tag.Code(raw)
+	if !deviceID.Valid {
 		return out, nil
 	}
-	row := db.gorm.WithContext(ctx).Raw(`SELECT `+deviceColumns+`, coalesce(d.workshop_org_id, 0)
-		FROM devices v JOIN donations d ON d.id = v.donation_id WHERE v.id = ?`, *t.DeviceID).Row()
-	var v Device
-	err = row.Scan(&v.ID, &v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
-		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &out.WorkshopOrgID)
-	if err != nil {
-		return TaggedDevice{}, fmt.Errorf("device of tag %s: %w", code, err)
-	}
+	v.ID = deviceID.Int64
 	out.Device = &v
 	return out, nil
 }
+
+// deviceByTagQuery is the tag (tagColumns) and, once linked, its device
+// (deviceColumns, NULL-safe: a blank tag joins no device) and the workshop
+// holding the device's donation.
+const deviceByTagQuery = `SELECT t.code, t.batch_id, b.organisation_id, t.device_id, t.linked_at, t.created_at,
+	v.id, coalesce(v.donation_id, 0), coalesce(v.line, 0), coalesce(v.category, ''), coalesce(v.brand, ''),
+	coalesce(v.model, ''), coalesce(v.serial, ''), coalesce(v.year, 0), coalesce(v.storage_drives, 0),
+	coalesce(v.weight_kg, 0)::float8, coalesce(v.notes, ''), coalesce(v.state, ''), coalesce(v.created_at, t.created_at),
+	coalesce(d.workshop_org_id, 0)
+FROM tags t JOIN tag_batches b ON b.id = t.batch_id LEFT JOIN devices v ON v.id = t.device_id
+	LEFT JOIN donations d ON d.id = v.donation_id
+WHERE t.code = $1`
 
 // lockBlankTag locks a tag the workshop may use (its own, or one the
 // operator generated; workshop 0: any) and checks it is blank.

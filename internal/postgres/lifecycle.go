@@ -138,6 +138,9 @@ func moveDevice(tx *gorm.DB, d lockedDevice, to lifecycle.State, via lifecycle.V
 	if err := lifecycle.Check(d.State, to, via, d.Facts); err != nil {
 		return DeviceState{}, err
 	}
+	if err := endSecondLife(tx, d, to); err != nil { // emissions.go: a second life ends
+		return DeviceState{}, err
+	}
 	q := `UPDATE devices SET state = ?, version = version + 1, state_since = now()`
 	if to == lifecycle.Returned {
 		q += `, cycle = cycle + 1, grade = NULL, grade_suggested = NULL, grade_reason = '', graded_by = NULL, graded_at = NULL`

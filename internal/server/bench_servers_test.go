@@ -55,9 +55,15 @@ func startBenchProfile(b *testing.B, path string) func() {
 // production's timeouts. The returned Env serves the servertest helpers.
 func startBenchServer(b *testing.B) (*servertest.Env, func()) {
 	b.Helper()
+	return startBenchServerOn(b, pgtest.MustURL(b))
+}
+
+// startBenchServerOn is startBenchServer on a database of the caller's.
+func startBenchServerOn(b *testing.B, dbURL string) (*servertest.Env, func()) {
+	b.Helper()
 	vars := map[string]string{
 		"BERRIZ_ENV":          "production",
-		"BERRIZ_DATABASE_URL": pgtest.MustURL(b),
+		"BERRIZ_DATABASE_URL": dbURL,
 		"BERRIZ_STORAGE_DIR":  b.TempDir(),
 		// Only the seeding signs people in; cheap hashes keep it quick
 		// and are not measured.

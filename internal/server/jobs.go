@@ -22,6 +22,9 @@ type job struct {
 func (s *Server) jobs() []job {
 	var all []job
 	all = append(all, job{"expire_reservations", s.expireReservations})
+	all = append(all, job{"fill_emissions", s.fillEmissions})     // pages_emissions.go
+	all = append(all, job{"observatory_fold", s.foldObservatory}) // api_observatory.go
+	all = append(all, s.pushJobs()...)
 	// Digests last: they mail what the jobs before them notified.
 	all = append(all, s.digestJobs()...)
 	return all

@@ -62,6 +62,7 @@ var adminEventKinds = []postgres.EventKind{
 	postgres.EventInvitationSent, postgres.EventInvitationRevoked, postgres.EventMemberJoined, postgres.EventMemberRemoved,
 	postgres.EventRoleChanged, postgres.EventAccountDeleted, postgres.EventOrgCreated, postgres.EventOrgUpdated,
 	postgres.EventOrgDeactivated, postgres.EventOrgActivated, postgres.EventTokenCreated, postgres.EventTokenRevoked,
+	postgres.EventPushSubscribed, postgres.EventPushUnsubscribed,
 }
 
 // adminQuery reads a free-text filter, bounded so that a pasted novel

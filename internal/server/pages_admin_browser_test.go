@@ -91,8 +91,8 @@ func TestAdminPagesInBrowser(t *testing.T) {
 			}
 			// The hub leads to every section, and the menu marks it.
 			tab.Navigate(env.URL + lang + "/admin")
-			if n := tab.Count(`main ul.sections a`); n != 8 {
-				t.Errorf("admin hub: %d sections, want 8", n)
+			if n := tab.Count(`main ul.sections a`); n != 12 {
+				t.Errorf("admin hub: %d sections, want 12", n)
 			}
 			tab.Navigate(env.URL + lang + "/admin/users")
 			if n := tab.Count(`header nav a[aria-current="page"][href$="/admin"]`); n != 1 {

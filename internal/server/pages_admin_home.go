@@ -21,10 +21,14 @@ var adminSections = []adminSection{
 	{"/admin/organisations", "nav.organisations", "admin.home.organisations"},
 	{"/admin/users", "nav.users", "admin.home.users"},
 	{"/admin/invitations", "nav.invitations", "admin.home.invitations"},
+	{"/requests", "nav.requests", "admin.home.requests"},
 	{"/proposals", "admin.home.proposals_title", "admin.home.proposals"},
 	{"/handovers", "nav.handovers", "admin.home.handovers"},
 	{"/recycling", "admin.home.recycling_title", "admin.home.recycling"},
 	{"/stock", "admin.home.stock_title", "admin.home.stock"},
+	{"/reports/donor", "nav.reports", "reports.home.hint"},
+	{"/admin/push", "push.log.title", "push.home.hint"},
+	{"/admin/factor-sets", "emissions.sets.title", "emissions.sets.hint"},
 	{"/admin/events", "nav.events", "admin.home.events"},
 }
 

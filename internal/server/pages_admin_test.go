@@ -106,8 +106,10 @@ func TestAdminAccess(t *testing.T) {
 			adminWantStatus(t, "donor admin", resp, body, http.StatusForbidden)
 		})
 	}
-	if n != 15 {
-		t.Errorf("%d admin routes, want 15", n)
+	// The accounts issue's 15 routes at least (factor sets and the push log
+	// add theirs); fewer means the loop above checked nothing much.
+	if n < 15 {
+		t.Errorf("%d admin routes, want at least 15", n)
 	}
 	// Nothing those attempts did reached the database.
 	if o, err := f.env.DB.Organisation(context.Background(), donorOrg.ID); err != nil || !o.Active || o.Name != "Ville de Bayonne" {

@@ -180,7 +180,8 @@ type devicePage struct {
 	Documents []postgres.DeviceFile
 	CanEdit   bool
 	Limits    uploadLimits
-	Steps     []stepView // the next steps of the lifecycle, for staff
+	Steps     []stepView    // the next steps of the lifecycle, for staff
+	Emission  *emissionView // its current avoided emissions, once delivered (pages_emissions.go)
 }
 
 // uploadLimits are shown next to the upload fields, before any upload.
@@ -251,6 +252,11 @@ func (s *Server) devicePageRender(c *echo.Context, status int, dp postgres.Devic
 	}
 	data.Limits.PhotosLeft = max(0, device.MaxPhotos-len(data.Photos))
 	data.Steps = s.deviceSteps(c, d, dp.State, dp.Facts)
+	em, err := s.deviceEmission(c, d.ID, dp.State.State == "delivered" || dp.State.Cycle > 1, false)
+	if err != nil {
+		return err
+	}
+	data.Emission = em
 	pg := s.newPage(c, "device.title", data)
 	pg.Title, pg.Form = s.deviceTitle(c, d)+" · "+pg.Title, f
 	return s.renderPage(c, status, "device", pg)

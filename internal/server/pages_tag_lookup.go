@@ -77,6 +77,7 @@ type passportPage struct {
 	Model    string
 	State    string // translation key
 	Year     int
+	Emission *emissionView // once delivered (pages_emissions.go)
 }
 
 // tagLookup is what scanning a tag opens.
@@ -109,8 +110,12 @@ func (s *Server) tagLookup(c *echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, localURL(lang, "/devices/"+strconv.FormatInt(td.Device.ID, 10)))
 	}
 	d := td.Device
+	em, err := s.deviceEmission(c, d.ID, true, true)
+	if err != nil {
+		return err
+	}
 	pg := s.newPage(c, "passport.title", passportPage{Code: code.String(), Category: categoryKey(d.Category),
-		Brand: d.Brand, Model: d.Model, State: "donation.device_state." + d.State, Year: d.Year})
+		Brand: d.Brand, Model: d.Model, State: "donation.device_state." + d.State, Year: d.Year, Emission: em})
 	return s.renderPage(c, http.StatusOK, "passport", pg)
 }
 

@@ -76,6 +76,18 @@ var expectedAccess = map[string]account.Access{
 	"POST /admin/invitations/:id/revoke":                 account.Operator,
 	"GET /admin/events":                                  account.Operator,
 
+	// Avoided emissions (pages_emissions.go, api_emissions.go).
+	"GET /admin/factor-sets":                account.Operator,
+	"GET /admin/factor-sets/new":            account.Operator,
+	"POST /admin/factor-sets":               account.Operator,
+	"GET /admin/factor-sets/:id":            account.Operator,
+	"POST /admin/factor-sets/:id/activate":  account.Operator,
+	"GET /api/v1/factor-sets":               account.Operator,
+	"POST /api/v1/factor-sets":              account.Operator,
+	"GET /api/v1/factor-sets/:id":           account.Operator,
+	"POST /api/v1/factor-sets/:id/activate": account.Operator,
+	"GET /api/v1/devices/:id/emissions":     account.Inventory,
+
 	"GET /tags":                      account.Workshop,
 	"POST /tags":                     account.Workshop,
 	"GET /tags/calibration.pdf":      account.Workshop,
@@ -181,6 +193,17 @@ var expectedAccess = map[string]account.Access{
 	"GET /api/v1/devices/:id/events":           account.Inventory,
 	"GET /workshop":                            account.Workshop,
 	"GET /api/v1/workshop/dashboard":           account.Workshop,
+
+	"GET /impact":                                     account.Public,
+	"GET /impact/method":                              account.Public,
+	"GET /reports/donor":                              account.Donor,
+	"GET /reports/donor/:org/:year":                   account.Donor,
+	"GET /reports/donor/:org/:year/report.pdf":        account.Donor,
+	"GET /reports/donor/:org/:year/report.csv":        account.Donor,
+	"GET /api/v1/reports/donor/:org":                  account.Donor,
+	"GET /api/v1/reports/donor/:org/:year":            account.Donor,
+	"GET /api/v1/reports/donor/:org/:year/report.pdf": account.Donor,
+	"GET /api/v1/reports/donor/:org/:year/report.csv": account.Donor,
 
 	"GET /devices/:id/diagnosis":         account.Inventory,
 	"POST /devices/:id/diagnosis":        account.Workshop,
@@ -305,6 +328,22 @@ var expectedAccess = map[string]account.Access{
 	"POST /api/v1/reservations/:id/accept":                   account.Beneficiary,
 	"POST /api/v1/reservations/:id/decline":                  account.Beneficiary,
 	"POST /api/v1/reservations/:id/release":                  account.Operator,
+
+	"GET /api/v1/observatory/subscriptions":                 account.Observatory,
+	"POST /api/v1/observatory/subscriptions":                account.Operator,
+	"GET /api/v1/observatory/subscriptions/:id":             account.Observatory,
+	"POST /api/v1/observatory/subscriptions/:id/deactivate": account.Operator,
+	"GET /api/v1/observatory/subscriptions/:id/deliveries":  account.Observatory,
+	"GET /api/v1/observatory/deliveries/:id":                account.Observatory,
+	"GET /api/v1/observatory/totals":                        account.Observatory,
+	"GET /api/v1/observatory/totals.csv":                    account.Observatory,
+	"GET /api/v1/observatory/delivered-devices":             account.Observatory,
+	"GET /api/v1/observatory/delivered-devices.csv":         account.Observatory,
+	"GET /admin/push":                                       account.Operator,
+	"GET /admin/push/:id":                                   account.Operator,
+	"GET /admin/organisations/:id/push":                     account.Operator,
+	"POST /admin/organisations/:id/push":                    account.Operator,
+	"POST /admin/organisations/:id/push/:sub/deactivate":    account.Operator,
 }
 
 // principal is one kind of caller of the matrix.
@@ -533,10 +572,19 @@ func concretePath(t *testing.T, path string, v victims) string {
 		case param == ":line" || param == ":reservation" || strings.Contains(path, "/proposals/"+param) ||
 			strings.Contains(path, "/reservations/"+param):
 			return "1" // none exists: every caller who passes the policy gets a 404
+		case strings.Contains(path, "/reports/donor/") && param == ":org":
+			return strconv.FormatInt(v.org, 10) // the victim commune: another donor's report
+		case param == ":year":
+			return "2026"
 		case param == ":code":
 			return v.tagCode
+		case strings.Contains(path, "/push/"+param) || strings.Contains(path, "/observatory/subscriptions/"+param) ||
+			strings.Contains(path, "/observatory/deliveries/"+param):
+			return "1" // none exists: every caller who passes the policy gets a 404
 		case strings.Contains(path, "/tokens/"+param):
 			return strconv.FormatInt(v.token, 10)
+		case strings.Contains(path, "/factor-sets/"+param):
+			return "fr-ademe-2025" // the embedded set, active already
 		}
 		t.Fatalf("%s: no victim for parameter %s; teach concretePath about it", path, param)
 		return ""

@@ -135,6 +135,7 @@ var navigation = []struct {
 	{"nav.devices", "/devices", account.Inventory},
 	{"nav.workshop", "/workshop", account.Workshop},
 	{"nav.handovers", "/handovers", account.Allocation},
+	{"nav.reports", "/reports/donor", account.Donor},
 	{"nav.tags", "/tags", account.Workshop},
 	{"nav.account", "/account", account.UserOnly},
 }

@@ -44,7 +44,7 @@ type Route struct {
 // nowhere else.
 func (s *Server) routes() []Route {
 	var all []Route
-	for _, area := range [][]Route{s.baseRoutes(), s.accountRoutes(), s.orgRoutes(), s.adminRoutes(), s.apiRoutes(), s.tagRoutes(), s.donationRoutes(), s.scanRoutes(), s.deviceRoutes(), s.deviceLifecycleRoutes(), s.erasureRoutes(), s.diagnosisRoutes(), s.dashboardRoutes(), s.partsRoutes(), s.recyclingRoutes(), s.requestRoutes(), s.notificationRoutes(), s.handoverRoutes(), s.matchingRoutes()} {
+	for _, area := range [][]Route{s.baseRoutes(), s.accountRoutes(), s.orgRoutes(), s.adminRoutes(), s.apiRoutes(), s.tagRoutes(), s.donationRoutes(), s.scanRoutes(), s.deviceRoutes(), s.deviceLifecycleRoutes(), s.erasureRoutes(), s.diagnosisRoutes(), s.dashboardRoutes(), s.partsRoutes(), s.recyclingRoutes(), s.requestRoutes(), s.notificationRoutes(), s.handoverRoutes(), s.matchingRoutes(), s.pushRoutes(), s.reportRoutes(), s.impactRoutes(), s.emissionRoutes(), s.observatoryRoutes()} {
 		all = append(all, area...)
 	}
 	return all

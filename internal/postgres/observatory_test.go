@@ -1,0 +1,262 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/lifecycle"
+	"github.com/berriz/berriz/internal/parts"
+	"github.com/berriz/berriz/internal/postgres"
+)
+
+// obsQueries are the filters the equality checks run, each with every
+// grouping (all 32 subsets of the dimensions).
+func obsQueries(month string) []postgres.TotalsQuery {
+	filters := []postgres.TotalsQuery{{}, {From: month, To: month}, {From: "2020-01"}, {Category: "laptop"},
+		{DonorKind: "commune"}, {BeneficiaryKind: "school"}, {Commune: "64102"}, {Commune: "64102", BeneficiaryKind: "school"},
+		{Category: "tv"}}
+	var out []postgres.TotalsQuery
+	for _, f := range filters {
+		for mask := 0; mask < 32; mask++ {
+			q := f
+			for i, d := range postgres.TotalsDims {
+				if mask&(1<<i) != 0 {
+					q.GroupBy = append(q.GroupBy, d)
+				}
+			}
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// mustSameTotals checks that the maintained totals equal the naive
+// recomputation for every query, with the deltas pending, then folded,
+// then after a full rebuild.
+func mustSameTotals(t *testing.T, db *postgres.DB, step string) {
+	t.Helper()
+	ctx := context.Background()
+	month := thisMonth(t, db)
+	check := func(phase string) {
+		t.Helper()
+		for _, q := range obsQueries(month) {
+			got, err := db.ObservatoryTotals(ctx, q)
+			if err != nil {
+				t.Fatalf("%s, %s: %+v: %v", step, phase, q, err)
+			}
+			want, err := db.ObservatoryTotalsNaive(ctx, q)
+			if err != nil {
+				t.Fatalf("%s, %s naive: %+v: %v", step, phase, q, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s, %s: %+v:\n maintained %+v\n naive      %+v", step, phase, q, got, want)
+			}
+		}
+	}
+	check("pending")
+	if _, err := db.MergeObservatoryDeltas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := hoCount(t, db, `SELECT count(*) FROM observatory_deltas`); n != 0 {
+		t.Fatalf("%s: %d deltas left after a fold", step, n)
+	}
+	check("folded")
+	if err := db.RebuildObservatoryTotals(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("rebuilt")
+}
+
+func thisMonth(t *testing.T, db *postgres.DB) string {
+	t.Helper()
+	var m string
+	if err := db.SQL().QueryRowContext(context.Background(), `SELECT to_char(observatory_month(now()), 'YYYY-MM')`).Scan(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustTotal(t *testing.T, db *postgres.DB, q postgres.TotalsQuery) postgres.TotalsRow {
+	t.Helper()
+	got, err := db.ObservatoryTotals(context.Background(), q)
+	if err != nil || len(got.Rows) != 1 {
+		t.Fatalf("totals %+v: %+v, %v", q, got, err)
+	}
+	return got.Rows[0]
+}
+
+// The maintained totals equal a full recomputation after each kind of
+// change: receipts and publications, deliveries by handover confirmation,
+// a return (its result consolidated), recycling and dismantling, a new
+// active factor set, and a rare change of dimension (stale, then rebuilt).
+func TestObservatoryTotalsEqualNaive(t *testing.T) {
+	f := mustHandoverFixture(t, 4, 4)
+	ctx := context.Background()
+	db := f.db
+	mustSameTotals(t, db, "available")
+	if r := mustTotal(t, db, postgres.TotalsQuery{}); r.Received != 4 || r.Refurbished != 4 || r.Delivered != 0 {
+		t.Fatalf("before deliveries %+v", r)
+	}
+
+	rec := &receiptRecorder{}
+	school := postgres.HandoverScope{BeneficiaryOrgID: f.school.ID}
+	h1 := f.mustPrepare(t, rec, f.reservations[0], f.reservations[1])
+	if _, err := db.ConfirmHandover(ctx, h1.ID, school, "bought_new", f.teacher); err != nil {
+		t.Fatal(err)
+	}
+	mustSameTotals(t, db, "first handover")
+	h2 := f.mustPrepare(t, rec, f.reservations[2])
+	if _, err := db.ConfirmHandover(ctx, h2.ID, school, "", f.teacher); err != nil {
+		t.Fatal(err)
+	}
+	mustSameTotals(t, db, "second handover")
+	r := mustTotal(t, db, postgres.TotalsQuery{BeneficiaryKind: "school"})
+	if r.Delivered != 3 || r.Results != 3 || r.NetKg <= 0 || r.DivertedKg <= 0 || r.Received != 0 {
+		t.Fatalf("after deliveries %+v", r)
+	}
+	diverted := r.DivertedKg
+
+	// Device 0 comes back (its result is consolidated) and is dismantled;
+	// device 1 comes back and is recycled.
+	mustMove(t, f.intakeFixture, f.ids[0], lifecycle.Returned)
+	mustMove(t, f.intakeFixture, f.ids[1], lifecycle.Returned)
+	mustSameTotals(t, db, "returns")
+	if r := mustTotal(t, db, postgres.TotalsQuery{}); r.Delivered != 3 || r.DivertedKg != diverted || r.Results != 3 {
+		t.Fatalf("a return un-counted a delivery: %+v", r)
+	}
+	for i, id := range f.ids[:2] {
+		mustErasure(t, db, id, 1, fmt.Sprintf("WD-%d", i), "passed")
+		mustErasure(t, db, id, 2, fmt.Sprintf("SSD-%d", i), "passed")
+	}
+	if _, _, err := db.DismantleDevice(ctx, f.ids[0], f.scope(), parts.Dismantle{}, f.tech); err != nil {
+		t.Fatal(err)
+	}
+	batch := mustJoin(t, f.intakeFixture, f.ids[1]).BatchID
+	if _, err := db.HandOverRecycling(ctx, batch, f.shop.ID, testHandover(), testCert, f.tech); err != nil {
+		t.Fatal(err)
+	}
+	mustSameTotals(t, db, "recycled and dismantled")
+	if r := mustTotal(t, db, postgres.TotalsQuery{DonorKind: string(f.donor.Kind)}); r.Recycled != 1 || r.Dismantled != 1 || r.Received != 4 {
+		t.Fatalf("after recycling %+v", r)
+	}
+
+	// A new active set: the totals switch to its results once filled; the
+	// old set's sums are still there when asked for.
+	before := mustTotal(t, db, postgres.TotalsQuery{})
+	mustImportSet(t, db, "fr-ademe-2026")
+	if _, err := db.ActivateFactorSet(ctx, "fr-ademe-2026", f.op); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FillAllEmissions(ctx, 100, 10); err != nil {
+		t.Fatal(err)
+	}
+	mustSameTotals(t, db, "new factor set")
+	now, err := db.ObservatoryTotals(ctx, postgres.TotalsQuery{})
+	if err != nil || now.FactorSet != "fr-ademe-2026" || now.Rows[0].Results != 3 || now.Rows[0].NetKg == before.NetKg {
+		t.Fatalf("new set totals %+v (before %+v), %v", now, before, err)
+	}
+	old := mustTotal(t, db, postgres.TotalsQuery{FactorSet: "fr-ademe-2025"})
+	if old.NetKg != before.NetKg || old.Results != before.Results {
+		t.Fatalf("old set %+v, before %+v", old, before)
+	}
+
+	// A rare change: the donor becomes a company. The cube is stale: the
+	// answers come from the base tables until the job rebuilds it.
+	if _, err := db.PatchOrganisation(ctx, f.donor.ID, func(o account.Organisation) (account.Organisation, error) {
+		o.Kind = account.KindCompany
+		return o, nil
+	}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustTotal(t, db, postgres.TotalsQuery{DonorKind: "company"}); r.Received != 4 {
+		t.Fatalf("stale answer %+v", r)
+	}
+	mustSameTotals(t, db, "donor kind changed")
+	if n := hoCount(t, db, `SELECT count(*) FROM observatory_state WHERE stale_gen > clean_gen`); n != 0 {
+		t.Fatal("still stale after the job")
+	}
+}
+
+// Two deliveries of the same month, confirmed at once, add to the same
+// aggregate rows: neither waits for the other's aggregate row nor is lost,
+// and a fold running meanwhile loses nothing.
+func TestObservatoryConcurrentDeliveries(t *testing.T) {
+	f := mustHandoverFixture(t, 4, 4)
+	ctx := context.Background()
+	rec := &receiptRecorder{}
+	var hs []postgres.Handover
+	for _, r := range f.reservations {
+		hs = append(hs, f.mustPrepare(t, rec, r))
+	}
+	if _, err := f.db.MergeObservatoryDeltas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v0, err := f.db.ObservatoryVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(hs)+2)
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.db.ConfirmHandover(ctx, h.ID, postgres.HandoverScope{}, "", f.teacher)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.db.MergeObservatoryDeltas(ctx)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v1, _ := f.db.ObservatoryVersion(ctx); v1 == v0 {
+		t.Fatalf("version unchanged by deliveries: %s", v1)
+	}
+	if r := mustTotal(t, f.db, postgres.TotalsQuery{GroupBy: nil}); r.Delivered != 4 || r.Results != 4 {
+		t.Fatalf("concurrent deliveries %+v", r)
+	}
+	mustSameTotals(t, f.db, "concurrent deliveries")
+}
+
+// The open-data export has one row per delivery, without ids.
+func TestObservatoryDeliveriesExport(t *testing.T) {
+	f := mustHandoverFixture(t, 2, 2)
+	ctx := context.Background()
+	h := f.mustPrepare(t, &receiptRecorder{}, f.reservations...)
+	if _, err := f.db.ConfirmHandover(ctx, h.ID, postgres.HandoverScope{}, "", f.teacher); err != nil {
+		t.Fatal(err)
+	}
+	var rows []postgres.DeliveryRow
+	var set string
+	err := f.db.ObservatoryDeliveries(ctx, postgres.DeliveriesQuery{}, func(s, _ string) error { set = s; return nil },
+		func(r postgres.DeliveryRow) error { rows = append(rows, r); return nil })
+	if err != nil || len(rows) != 2 || set != "fr-ademe-2025" {
+		t.Fatalf("export %+v %s %v", rows, set, err)
+	}
+	r := rows[0]
+	if r.Month != thisMonth(t, f.db) || r.Grade != "B" || r.BeneficiaryKind != "school" || r.Commune != "64102" ||
+		r.NetKg == nil || r.FactorSet != "fr-ademe-2025" || r.MethodVersion == "" || r.WeightKg <= 0 {
+		t.Fatalf("row %+v", r)
+	}
+	rows = nil
+	err = f.db.ObservatoryDeliveries(ctx, postgres.DeliveriesQuery{From: "2001-01", To: "2001-12"}, func(string, string) error { return nil },
+		func(r postgres.DeliveryRow) error { rows = append(rows, r); return nil })
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("filtered export %+v %v", rows, err)
+	}
+}
