@@ -52,14 +52,7 @@ func TestDemoAllocationLot(t *testing.T) {
 func checkDemoAllocation(t *testing.T, db *postgres.DB, env func(string) string, stdout string) {
 	t.Helper()
 	ctx := context.Background()
-	q := func(query string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		return n
-	}
+	q := sqlCount(t, db)
 	counts := func(query string, want map[string]int) {
 		t.Helper()
 		rows, err := db.SQL().QueryContext(ctx, query)

@@ -249,7 +249,6 @@ func TestDemoLoadsIntoEmptyDatabaseOnce(t *testing.T) {
 // checkDemoInventory checks the donations, tags and intakes the demo loaded.
 func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 	t.Helper()
-	ctx := context.Background()
 	wantDevices, wantReceived := 0, 0
 	wantStates := map[string]int{}
 	for _, dd := range append(demoDonations(), demoAllocationLot()) {
@@ -267,14 +266,7 @@ func checkDemoInventory(t *testing.T, db *postgres.DB, stdout string) {
 	if wantDevices != 94 || wantReceived != 32 || len(demoDonations()) != 7 {
 		t.Errorf("demo content: %d devices, %d received, %d donations", wantDevices, wantReceived, len(demoDonations()))
 	}
-	q := func(query string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		return n
-	}
+	q := sqlCount(t, db)
 	if n := q(`SELECT count(*) FROM donations`); n != 8 {
 		t.Errorf("%d donations, want 8", n)
 	}

@@ -23,14 +23,7 @@ import (
 func checkDemoWorkshops(t *testing.T, db *postgres.DB, env func(string) string, stdout string) {
 	t.Helper()
 	ctx := context.Background()
-	q := func(query string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		return n
-	}
+	q := sqlCount(t, db)
 	want := map[lifecycle.State]int{lifecycle.Received: 7, lifecycle.Diagnosed: 3, lifecycle.Wiped: 3,
 		lifecycle.Refurbished: 3, lifecycle.Available: 2, lifecycle.Recycled: 2, lifecycle.Dismantled: 1}
 	for st, n := range want {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/internal/pdf"
 )
 
@@ -55,16 +56,7 @@ type Wording struct {
 	Time func(time.Time) string
 }
 
-func (w Wording) t(key string, kv ...string) string {
-	var args map[string]string
-	if len(kv) > 0 {
-		args = map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			args[kv[i]] = kv[i+1]
-		}
-	}
-	return w.T(key, args)
-}
+func (w Wording) t(key string, kv ...string) string { return w.T(key, i18n.Args(kv...)) }
 
 // receiptKeys are the receipt's wording keys (it also names the devices
 // catalog's "category.*" keys).

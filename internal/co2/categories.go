@@ -5,11 +5,8 @@
 package co2
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/csv"
 	"fmt"
-	"strconv"
 	"sync"
 )
 
@@ -61,39 +58,13 @@ func CategoryByID(id string) (Category, bool) {
 var factorColumns = []string{"category", "central_kg", "low_kg", "high_kg", "ref_life_years", "second_life_years",
 	"base_refurb_kg", "typical_weight_kg", "quality", "source"}
 
+// parseFactors reads the embedded file with the importer's parser
+// (factorset.go), so that the compiled-in set passes the checks an imported
+// one does; the first problem is the error.
 func parseFactors(b []byte) ([]Category, error) {
-	r := csv.NewReader(bytes.NewReader(b))
-	rows, err := r.ReadAll()
-	if err != nil {
-		return nil, err
+	cs, errs := ParseCategoriesCSV(b)
+	if len(errs) > 0 {
+		return nil, lineError(errs[0])
 	}
-	if len(rows) < 2 {
-		return nil, fmt.Errorf("no rows")
-	}
-	for i, name := range factorColumns {
-		if i >= len(rows[0]) || rows[0][i] != name {
-			return nil, fmt.Errorf("header: column %d is not %q", i+1, name)
-		}
-	}
-	seen := map[string]bool{}
-	out := make([]Category, 0, len(rows)-1)
-	for n, row := range rows[1:] {
-		c := Category{ID: row[0], Quality: row[8], Source: row[9]}
-		if c.ID == "" || seen[c.ID] {
-			return nil, fmt.Errorf("line %d: empty or repeated category %q", n+2, c.ID)
-		}
-		seen[c.ID] = true
-		for i, dst := range []*float64{&c.CentralKg, &c.LowKg, &c.HighKg, &c.RefLifeYears, &c.SecondLifeYears, &c.BaseRefurbKg, &c.TypicalWeightKg} {
-			v, err := strconv.ParseFloat(row[i+1], 64)
-			if err != nil || v < 0 {
-				return nil, fmt.Errorf("line %d, %s: %q is not a number", n+2, factorColumns[i+1], row[i+1])
-			}
-			*dst = v
-		}
-		if c.TypicalWeightKg <= 0 || c.RefLifeYears <= 0 {
-			return nil, fmt.Errorf("line %d: weight and reference life must be positive", n+2)
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return cs, nil
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Factor sets other than the embedded one: built from the rows the
@@ -59,6 +60,11 @@ type LineError struct {
 	Want   string `json:"want,omitempty"` // the expected value, when there is one (a header's name)
 }
 
+// lineError is a line error as a Go error (the embedded files' defects).
+func lineError(le LineError) error {
+	return fmt.Errorf("line %d, column %q, value %q: %s (want %q)", le.Line, le.Column, le.Value, le.Key, le.Want)
+}
+
 // MaxLineErrors bounds the problems reported for one file: beyond, the
 // file is too far off to list them all.
 const MaxLineErrors = 50
@@ -89,6 +95,12 @@ func (e *lineErrors) add(le LineError) {
 // order.
 func readCSV(b []byte, want []string, errs *lineErrors) [][]string {
 	b = bytes.TrimPrefix(b, []byte("\ufeff")) // a spreadsheet's byte order mark
+	// A file saved as Latin-1 (or holding a NUL) cannot be stored as text:
+	// the line of the first bad byte, not a database error.
+	if i := badTextAt(b); i >= 0 {
+		errs.add(LineError{Line: 1 + bytes.Count(b[:i], []byte("\n")), Key: "emissions.import.error.csv"})
+		return nil
+	}
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1
 	var rows [][]string
@@ -145,6 +157,19 @@ func readCSV(b []byte, want []string, errs *lineErrors) [][]string {
 		}
 	}
 	return out
+}
+
+// badTextAt is the offset of the first byte that is not UTF-8 text
+// PostgreSQL stores (an invalid sequence or a NUL), -1 when none.
+func badTextAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0 || (r == utf8.RuneError && size == 1) {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 // number parses a figure of a line: a decimal with a point, within

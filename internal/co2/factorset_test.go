@@ -71,6 +71,9 @@ func TestImportLineErrors(t *testing.T) {
 				{Line: 4, Column: "category", Value: "laptop", Key: "emissions.import.error.repeated"},
 				{Line: 4, Column: "central_kg", Value: "5", Key: "emissions.import.error.range"},
 			}},
+		{"latin-1", header + "laptop,182.3,156,339,5,3,3,2.0,A,ok\ntv,1,1,2,5,3,3,2,A,r\xe9f\n",
+			[]LineError{{Line: 3, Key: "emissions.import.error.csv"}}},
+		{"nul", header + "laptop,182.3,156,339,5,3,3,2.0,A,o\x00k\n", []LineError{{Line: 2, Key: "emissions.import.error.csv"}}},
 		{"too large", header + "tv,1,1,99999999,5,3,3,2,A,x\n",
 			[]LineError{{Line: 2, Column: "high_kg", Value: "99999999", Want: "9999999", Key: "emissions.import.error.too_large"}}},
 	} {

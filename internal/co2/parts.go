@@ -1,11 +1,8 @@
 package co2
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/csv"
 	"fmt"
-	"strconv"
 	"sync"
 )
 
@@ -58,36 +55,12 @@ func PartByID(id string) (Part, bool) {
 
 var partColumns = []string{"part", "kg_new", "source"}
 
+// parseParts reads the embedded file with the importer's parser
+// (factorset.go); the first problem is the error.
 func parseParts(b []byte) ([]Part, error) {
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil {
-		return nil, err
+	ps, errs := ParsePartsCSV(b)
+	if len(errs) > 0 {
+		return nil, lineError(errs[0])
 	}
-	if len(rows) < 2 {
-		return nil, fmt.Errorf("no rows")
-	}
-	for i, name := range partColumns {
-		if i >= len(rows[0]) || rows[0][i] != name {
-			return nil, fmt.Errorf("header: column %d is not %q", i+1, name)
-		}
-	}
-	seen := map[string]bool{OtherPart: true} // the file may not redefine it
-	out := make([]Part, 0, len(rows)-1)
-	for n, row := range rows[1:] {
-		p := Part{ID: row[0], Source: row[2]}
-		if p.ID == "" || seen[p.ID] {
-			return nil, fmt.Errorf("line %d: empty, reserved or repeated part %q", n+2, p.ID)
-		}
-		seen[p.ID] = true
-		v, err := strconv.ParseFloat(row[1], 64)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("line %d, kg_new: %q is not a positive number", n+2, row[1])
-		}
-		if p.Source == "" {
-			return nil, fmt.Errorf("line %d: no source", n+2)
-		}
-		p.KgNew = v
-		out = append(out, p)
-	}
-	return out, nil
+	return ps, nil
 }

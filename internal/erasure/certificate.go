@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/internal/pdf"
 )
 
@@ -70,16 +71,7 @@ type Wording struct {
 	Time func(time.Time) string
 }
 
-func (w Wording) t(key string, kv ...string) string {
-	var args map[string]string
-	if len(kv) > 0 {
-		args = map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			args[kv[i]] = kv[i+1]
-		}
-	}
-	return w.T(key, args)
-}
+func (w Wording) t(key string, kv ...string) string { return w.T(key, i18n.Args(kv...)) }
 
 // PDF renders the certificate: the device, each drive with its erasure,
 // the statement, and where to check it (checkURL, printed in full). Every

@@ -74,11 +74,13 @@ const emissionColumns = `e.id, e.device_id, e.cycle, coalesce(e.handover_id, 0),
 	e.current, to_char(e.delivered_on, 'YYYY-MM-DD'), e.net_kg::float8, e.low_kg::float8, e.high_kg::float8,
 	e.gross_kg::float8, e.per_year_kg::float8, e.params, e.created_at`
 
-func scanEmission(row interface{ Scan(...any) error }) (EmissionResult, error) {
+// scanEmission scans emissionColumns, then extra (the columns a query
+// selects after them).
+func scanEmission(row interface{ Scan(...any) error }, extra ...any) (EmissionResult, error) {
 	var r EmissionResult
 	var params []byte
-	err := row.Scan(&r.ID, &r.DeviceID, &r.Cycle, &r.HandoverID, &r.SetID, &r.SetVersion, &r.Method, &r.Status, &r.Current,
-		&r.DeliveredOn, &r.NetKg, &r.LowKg, &r.HighKg, &r.GrossKg, &r.PerYearKg, &params, &r.CreatedAt)
+	err := row.Scan(append([]any{&r.ID, &r.DeviceID, &r.Cycle, &r.HandoverID, &r.SetID, &r.SetVersion, &r.Method, &r.Status,
+		&r.Current, &r.DeliveredOn, &r.NetKg, &r.LowKg, &r.HighKg, &r.GrossKg, &r.PerYearKg, &params, &r.CreatedAt}, extra...)...)
 	if err == nil {
 		err = json.Unmarshal(params, &r.Params)
 	}
@@ -135,7 +137,8 @@ func lockActiveFactorSet(tx *gorm.DB) (co2.FactorSet, error) {
 func displacementRate(tx *gorm.DB) (float64, error) {
 	var boughtNew, secondHand, without int
 	if err := tx.Raw(`SELECT count(*) FILTER (WHERE answer = 'bought_new'), count(*) FILTER (WHERE answer = 'bought_second_hand'),
-		count(*) FILTER (WHERE answer = 'gone_without') FROM handovers WHERE state = 'confirmed'`).Row().
+		count(*) FILTER (WHERE answer = 'gone_without') FROM handovers
+		WHERE state = 'confirmed' AND answer IN ('bought_new', 'bought_second_hand', 'gone_without')`).Row().
 		Scan(&boughtNew, &secondHand, &without); err != nil {
 		return 0, fmt.Errorf("displacement answers: %w", err)
 	}
@@ -291,20 +294,11 @@ func consolidate(tx *gorm.DB, deviceID int64, cycle int, end time.Time) error {
 	}
 	sets := map[string]co2.FactorSet{}
 	for _, id := range ids {
-		var (
-			old       EmissionResult
-			confirmed time.Time
-		)
-		row := tx.Raw(`SELECT `+emissionColumns+`, coalesce(h.confirmed_at, e.delivered_on::timestamptz)
+		var confirmed time.Time
+		old, err := scanEmission(tx.Raw(`SELECT `+emissionColumns+`, coalesce(h.confirmed_at, e.delivered_on::timestamptz)
 			FROM emission_results e JOIN factor_sets s ON s.id = e.set_id LEFT JOIN handovers h ON h.id = e.handover_id
-			WHERE e.id = ?`, id).Row()
-		var params []byte
-		if err := row.Scan(&old.ID, &old.DeviceID, &old.Cycle, &old.HandoverID, &old.SetID, &old.SetVersion, &old.Method,
-			&old.Status, &old.Current, &old.DeliveredOn, &old.NetKg, &old.LowKg, &old.HighKg, &old.GrossKg, &old.PerYearKg,
-			&params, &old.CreatedAt, &confirmed); err != nil {
-			return fmt.Errorf("emission result %d: %w", id, err)
-		}
-		if err := json.Unmarshal(params, &old.Params); err != nil {
+			WHERE e.id = ?`, id).Row(), &confirmed)
+		if err != nil {
 			return fmt.Errorf("emission result %d: %w", id, err)
 		}
 		set, ok := sets[old.SetID]

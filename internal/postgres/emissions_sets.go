@@ -155,7 +155,9 @@ func checkImport(in *NewFactorSetImport) ([]co2.Category, []co2.Part, error) {
 	if !setIDRE.MatchString(in.ID) {
 		fe.Add(FieldSetID, "emissions.error.id")
 	}
-	if in.Version == "" || len(in.Version) > 40 {
+	// berriz.Text: an API client's bytes that a text column refuses are a
+	// field error, not a database error.
+	if in.Version = berriz.Text(fe, FieldSetVersion, in.Version, 40, false, "emissions.error.version"); in.Version == "" {
 		fe.Add(FieldSetVersion, "emissions.error.version")
 	}
 	if in.ReleasedOn != "" {
@@ -163,9 +165,7 @@ func checkImport(in *NewFactorSetImport) ([]co2.Category, []co2.Part, error) {
 			fe.Add(FieldSetReleasedOn, "emissions.error.released_on")
 		}
 	}
-	if len(in.Description) > 2000 {
-		fe.Add(FieldSetDescription, "emissions.error.description")
-	}
+	in.Description = berriz.Text(fe, FieldSetDescription, in.Description, 2000, true, "emissions.error.description")
 	var problems []ImportProblem
 	cats, lerrs := co2.ParseCategoriesCSV(in.Categories)
 	for _, le := range lerrs {

@@ -274,13 +274,6 @@ func (l *scaleLoader) analyze() (int, error) {
 	return 0, err
 }
 
-func nullable(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
 func nullableText(s string) any {
 	if s == "" {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/internal/pdf"
 )
 
@@ -80,16 +81,7 @@ type Wording struct {
 	Number func(float64) string
 }
 
-func (w Wording) t(key string, kv ...string) string {
-	var args map[string]string
-	if len(kv) > 0 {
-		args = map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			args[kv[i]] = kv[i+1]
-		}
-	}
-	return w.T(key, args)
-}
+func (w Wording) t(key string, kv ...string) string { return w.T(key, i18n.Args(kv...)) }
 
 // FateText says a device's fate in words: whom it went to, or which
 // certificate covers its recycling.

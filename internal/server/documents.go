@@ -1,10 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"strconv"
-
 	"github.com/berriz/berriz/internal/allocation"
 	"github.com/berriz/berriz/internal/config"
 	"github.com/berriz/berriz/internal/erasure"
@@ -59,7 +55,5 @@ func (d *Documents) HandoverReceiptPDF(r allocation.Receipt, lang string) ([]byt
 
 // ReceiptKey is a new storage key for the receipt of a request's handover.
 func (d *Documents) ReceiptKey(requestID int64) string {
-	var rnd [16]byte
-	_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
-	return "handovers/" + strconv.FormatInt(requestID, 10) + "/receipt-" + hex.EncodeToString(rnd[:]) + ".pdf"
+	return newReceiptKey(requestID)
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -113,36 +112,14 @@ func (s *Server) apiWorkshopDashboard(c *echo.Context) error {
 // pairs of bars. It is decorative (aria-hidden): the table that follows it
 // carries the same figures.
 func throughputChart(weeks []postgres.WeekThroughput, labels [2]string) (template.HTML, int) {
-	const (
-		w, h, left, bottom = 600, 160, 30, 20
-		top                = 10
-	)
-	top1 := 1
-	for _, wk := range weeks {
-		top1 = max(top1, wk.Received, wk.Published)
-	}
-	scale := float64(h-bottom-top) / float64(top1)
-	slot := float64(w-left) / float64(max(len(weeks), 1))
-	bar := slot * 0.35
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" aria-hidden="true" focusable="false" class="chart">`, w, h)
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555"/>`, left, h-bottom, w, h-bottom)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="#333">%d</text>`, left-4, top+8, top1)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="#333">0</text>`, left-4, h-bottom)
+	names := make([]string, len(weeks))
+	pairs := make([][2]float64, len(weeks))
 	for i, wk := range weeks {
-		x := float64(left) + float64(i)*slot + slot*0.1
-		for j, n := range []int{wk.Received, wk.Published} {
-			bh := float64(n) * scale
-			fill := []string{"#1f5f8b", "#2e7d32"}[j]
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, x+float64(j)*bar, float64(h-bottom)-bh, bar, bh, fill)
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#333">%s</text>`, x+bar, h-5, wk.Week.Format("02/01"))
+		names[i] = wk.Week.Format("02/01")
+		pairs[i] = [2]float64{float64(wk.Received), float64(wk.Published)}
 	}
-	for j, l := range labels {
-		x := w - 260 + j*130
-		fmt.Fprintf(&b, `<rect x="%d" y="2" width="10" height="10" fill="%s"/><text x="%d" y="11" font-size="11" fill="#333">%s</text>`,
-			x, []string{"#1f5f8b", "#2e7d32"}[j], x+14, template.HTMLEscapeString(l))
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()), top1 // numbers, fixed strings and escaped labels only
+	const w, h = 600, 160
+	chart, top := pairChart{W: w, H: h, Left: 30, Bottom: 20, Top: 10, Inset: 0.1, LabelY: h - 5,
+		Colours: [2]string{"#1f5f8b", "#2e7d32"}, Series: labels, LegendX: w - 260, LegendStep: 130, LegendY: 2}.draw(names, pairs)
+	return chart, int(top)
 }

@@ -267,9 +267,7 @@ func (s *Server) prepareHandover(c *echo.Context, in postgres.NewHandover, works
 			if err != nil {
 				return postgres.CertificateBlob{}, err
 			}
-			var rnd [16]byte
-			_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
-			key := "handovers/" + strconv.FormatInt(r.RequestID, 10) + "/receipt-" + hex.EncodeToString(rnd[:]) + ".pdf"
+			key := newReceiptKey(r.RequestID)
 			if _, err := s.files.Put(ctx, key, bytes.NewReader(data), int64(len(data)), "application/pdf"); err != nil {
 				return postgres.CertificateBlob{}, err
 			}
@@ -280,4 +278,14 @@ func (s *Server) prepareHandover(c *echo.Context, in postgres.NewHandover, works
 		s.dropBlobs(c, stored)
 	}
 	return h, err
+}
+
+// newReceiptKey is a new storage key for the receipt of a request's
+// handover (prepareHandover, and berriz demo through Documents): random,
+// since a request may have several handovers (a cancelled one keeps its
+// receipt) and none may overwrite another's.
+func newReceiptKey(requestID int64) string {
+	var rnd [16]byte
+	_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
+	return "handovers/" + strconv.FormatInt(requestID, 10) + "/receipt-" + hex.EncodeToString(rnd[:]) + ".pdf"
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/berriz/berriz/internal/co2"
@@ -42,8 +43,9 @@ func (s *Server) impactRoutes() []Route {
 }
 
 // impactBuild fingerprints the templates and catalogs built in: a deploy
-// that changes the page's wording changes its ETag.
-var impactBuild = func() string {
+// that changes the page's wording changes its ETag. It is computed at the
+// first visit, not at every start of the binary (migrate, demo, version).
+var impactBuild = sync.OnceValue(func() string {
 	h := sha256.New()
 	for _, fsys := range []fs.FS{web.Templates(), web.Catalogs()} {
 		_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -57,7 +59,7 @@ var impactBuild = func() string {
 		})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
-}()
+})
 
 // impactRow is one row of a chart's table, formatted for the language.
 type impactRow struct {
@@ -81,7 +83,7 @@ type impactPage struct {
 // impactETag names the page for a language, a month and the totals'
 // version.
 func impactETag(version, lang, month string) string {
-	sum := sha256.Sum256([]byte(version + "|" + lang + "|" + month + "|" + impactBuild))
+	sum := sha256.Sum256([]byte(version + "|" + lang + "|" + month + "|" + impactBuild()))
 	return `W/"impact-` + hex.EncodeToString(sum[:12]) + `"`
 }
 
