@@ -11,3 +11,11 @@ import (
 func (db *DB) NotifyOrgForTest(ctx context.Context, orgID int64, n Notice) error {
 	return db.Tx(ctx, func(tx *gorm.DB) error { return notifyOrg(tx, orgID, n) })
 }
+
+// SetCubeBatch sets how many cube rows one statement of the totals reads,
+// and returns a function that restores it.
+func SetCubeBatch(n int) (restore func()) {
+	old := cubeBatch
+	cubeBatch = n
+	return func() { cubeBatch = old }
+}

@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/berriz"
@@ -50,7 +53,16 @@ type TotalsQuery struct {
 	GroupBy         []TotalsDim
 	// FactorSet is the set whose results are summed; "" is the active one.
 	FactorSet string
+	// Limit is the most rows an answer gives (0: all); After, a cursor,
+	// the values of the grouped dimensions (in key order: commune, month,
+	// category, donor kind, beneficiary kind) of the row the answer starts
+	// after: a previous answer's Next.
+	Limit int
+	After []string
 }
+
+// MaxTotalsLimit is the most rows one page of totals may ask for.
+const MaxTotalsLimit = 10000
 
 // TotalsRow is one group's totals; only the grouped dimensions are set.
 type TotalsRow struct {
@@ -74,13 +86,35 @@ type TotalsRow struct {
 }
 
 // Totals is an answer: the set summed, the method versions met and the rows
-// sorted by their group keys (one row when nothing is grouped).
+// sorted by their group keys in key order (commune, month, category, donor
+// kind, beneficiary kind; one row when nothing is grouped).
 type Totals struct {
 	FactorSet        string      `json:"factor_set"`
 	FactorSetVersion string      `json:"factor_set_version"`
 	MethodVersions   []string    `json:"method_versions"`
 	GroupBy          []TotalsDim `json:"group_by"`
 	Rows             []TotalsRow `json:"rows"`
+	// Next is the cursor of the next page (TotalsQuery.After), and
+	// NextCursor its text for the API's after parameter; nil and "" on the
+	// last page.
+	Next       []string `json:"-"`
+	NextCursor string   `json:"next,omitempty"`
+}
+
+// EncodeTotalsCursor writes a cursor as the text of the API's after
+// parameter: opaque to clients, URL-safe.
+func EncodeTotalsCursor(values []string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("1" + strings.Join(values, "\x00")))
+}
+
+// DecodeTotalsCursor reads the after parameter (Validate checks the
+// values against the query).
+func DecodeTotalsCursor(s string) ([]string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) == 0 || b[0] != '1' {
+		return nil, false
+	}
+	return strings.Split(string(b[1:]), "\x00"), true
 }
 
 var (
@@ -147,7 +181,32 @@ func (q TotalsQuery) Validate() error {
 			break
 		}
 	}
+	if q.Limit < 0 || q.Limit > MaxTotalsLimit {
+		f.Add("limit", "observatory.error.limit")
+	}
+	if q.After != nil && !q.validCursor() {
+		f.Add("after", "observatory.error.after")
+	}
 	return f.Err()
+}
+
+// validCursor checks a cursor's shape: one value per grouped dimension, a
+// month where the month is (the database compares it as a date), short
+// text without control characters elsewhere.
+func (q TotalsQuery) validCursor() bool {
+	dims := q.keyDims()
+	if len(q.After) != len(dims) || len(dims) == 0 {
+		return false
+	}
+	for i, v := range q.After {
+		if dims[i] == DimMonth && !monthRe.MatchString(v) {
+			return false
+		}
+		if len(v) > 100 || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // needMask is the set of dimensions a cuboid must keep to answer q.
@@ -195,50 +254,23 @@ func (db *DB) factorSetOf(ctx context.Context, id string) (string, string, error
 		q, args = `SELECT id, version FROM factor_sets WHERE id = ?`, []any{id}
 	}
 	if err := db.gorm.WithContext(ctx).Raw(q, args...).Row().Scan(&set, &version); err != nil {
-		if id != "" {
-			f := berriz.FieldErrors{}
-			f.Add("factor_set", "observatory.error.factor_set")
-			return "", "", wrapCause(f.Err(), err)
-		}
-		return "", "", fmt.Errorf("active factor set: %w", err)
+		return "", "", factorSetMissing(id, err)
 	}
 	return set, version, nil
 }
 
+// factorSetMissing is the error of a factor set not found: the query's
+// mistake when it named one, the database's when none is active.
+func factorSetMissing(id string, cause error) error {
+	if id != "" {
+		f := berriz.FieldErrors{}
+		f.Add("factor_set", "observatory.error.factor_set")
+		return wrapCause(f.Err(), cause)
+	}
+	return fmt.Errorf("active factor set: %w", cause)
+}
+
 func wrapCause(verr, cause error) error { return berriz.As(verr).WithCause(cause) }
-
-// ObservatoryTotals answers q from the maintained cube: the smallest
-// cuboid that keeps every dimension q filters or groups by, plus the deltas
-// not folded yet, in one statement (one snapshot: exact). While a rare
-// change has left the cube stale, it answers from the base tables.
-func (db *DB) ObservatoryTotals(ctx context.Context, q TotalsQuery) (Totals, error) {
-	if err := q.Validate(); err != nil {
-		return Totals{}, err
-	}
-	var stale bool
-	if err := db.gorm.WithContext(ctx).Raw(`SELECT stale_gen > clean_gen FROM observatory_state`).Row().Scan(&stale); err != nil {
-		return Totals{}, fmt.Errorf("observatory state: %w", err)
-	}
-	if stale {
-		return db.ObservatoryTotalsNaive(ctx, q)
-	}
-	gset := cuboidFor(q.needMask())
-	return db.totals(ctx, q, func(where string) string {
-		return fmt.Sprintf(`SELECT %[2]s FROM observatory_totals WHERE gset = %[1]d AND %[3]s
-			UNION ALL SELECT %[2]s FROM observatory_deltas WHERE %[3]s`, gset, measureCols, where)
-	}, 2, gset != q.exactMask())
-}
-
-// ObservatoryTotalsNaive computes the same answer with a GROUP BY over the
-// base tables (the observatory_facts view).
-func (db *DB) ObservatoryTotalsNaive(ctx context.Context, q TotalsQuery) (Totals, error) {
-	if err := q.Validate(); err != nil {
-		return Totals{}, err
-	}
-	return db.totals(ctx, q, func(where string) string {
-		return `SELECT ` + measureCols + ` FROM observatory_facts WHERE ` + where
-	}, 1, true)
-}
 
 const measureCols = `month, category, donor_kind, beneficiary_kind, commune, set_id, method_version, received,
 	refurbished, delivered, recycled, dismantled, diverted_kg, net_kg, low_kg, high_kg, gross_kg, results`

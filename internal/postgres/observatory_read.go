@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,17 +12,46 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// Reading the totals: the sum over a source's rows, grouped and sorted.
-// The naive query has millions of facts per answer, so the database sums
-// them; a cuboid that keeps exactly the dimensions grouped or filtered on
-// has one row per group, factor set and method version already, so its
-// rows come as they are and are summed here — a hash aggregate of numeric
-// sums cost more than the read itself for a few thousand groups (it spilled
-// to disk for month × commune).
+// Reading the totals, one page at a time.
+//
+// Rows come in the cube's key order: commune, month, category, donor kind,
+// beneficiary kind — those grouped by — whatever the order of the
+// grouping asked (a cursor is then a position in the cuboid's primary key).
+// The cube keeps every combination of dimensions, so the cuboid a query
+// reads keeps exactly the dimensions it groups or filters by: its rows are
+// one per group, factor set and method version, in key order, and a page
+// is a range of the primary key. Only a month range without grouping by
+// month spans several rows of a group: then the rows of one commune (when
+// grouped by commune) or of the whole cuboid are summed together.
+//
+// Everything is read in one repeatable-read snapshot (the cuboid's rows,
+// in batches, and the pending deltas), so a fold between two statements
+// neither counts a delta twice nor loses it. Kilograms are read as integer
+// thousandths (the cube's numeric sums have three decimals): no numeric to
+// float conversion in the database, exact sums in Go.
+
+// cubeBatch is how many cube rows one statement reads (a variable for the
+// tests, which read a row at a time to go through the batches' joins).
+var cubeBatch = 4096
+
+// keyOrder is the cube's key order of the dimensions (TotalsDims indexes):
+// commune, month, category, donor kind, beneficiary kind.
+var keyOrder = [5]int{4, 0, 1, 2, 3}
+
+// keyDims returns the grouped dimensions in key order.
+func (q TotalsQuery) keyDims() []TotalsDim {
+	out := make([]TotalsDim, 0, len(q.GroupBy))
+	for _, i := range keyOrder {
+		if slices.Contains(q.GroupBy, TotalsDims[i]) {
+			out = append(out, TotalsDims[i])
+		}
+	}
+	return out
+}
 
 // exactMask is the set of dimensions whose cuboid has at most one row per
 // answer group, set and method version: the grouped ones, and those
-// filtered on one value (a month range spans several rows).
+// filtered on one value (a month range of one month included).
 func (q TotalsQuery) exactMask() int {
 	m := 0
 	for d, v := range map[TotalsDim]string{DimCategory: q.Category, DimDonorKind: q.DonorKind,
@@ -32,10 +60,71 @@ func (q TotalsQuery) exactMask() int {
 			m |= d.bit()
 		}
 	}
+	if q.From != "" && q.From == q.To {
+		m |= DimMonth.bit()
+	}
 	for _, d := range q.GroupBy {
 		m |= d.bit()
 	}
 	return m
+}
+
+// measures are a fact row's figures, kilograms in thousandths.
+type measures struct {
+	received, refurbished, delivered, recycled, dismantled int64
+	milli                                                  [5]int64 // diverted, net, low, high, gross
+	results                                                int64
+}
+
+func (m *measures) add(p *measures) {
+	m.received += p.received
+	m.refurbished += p.refurbished
+	m.delivered += p.delivered
+	m.recycled += p.recycled
+	m.dismantled += p.dismantled
+	for i := range m.milli {
+		m.milli[i] += p.milli[i]
+	}
+	m.results += p.results
+}
+
+// empty reports whether a group counts nothing: one whose facts were all
+// removed again (the cube keeps such rows; the base tables have none).
+func (m *measures) empty() bool {
+	return m.received == 0 && m.refurbished == 0 && m.delivered == 0 && m.recycled == 0 && m.dismantled == 0 &&
+		m.results == 0
+}
+
+// factRow is one row read: its dimensions (month as YYYY-MM), factor set,
+// method version and figures.
+type factRow struct {
+	dims     [5]string // in TotalsDims order
+	month    time.Time
+	set, mv  string
+	measures measures
+}
+
+// scanDest returns the destinations of a row selected as factCols.
+func (r *factRow) scanDest() []any {
+	m := &r.measures
+	return []any{&r.dims[4], &r.month, &r.dims[1], &r.dims[2], &r.dims[3], &r.set, &r.mv,
+		&m.received, &m.refurbished, &m.delivered, &m.recycled, &m.dismantled,
+		&m.milli[0], &m.milli[1], &m.milli[2], &m.milli[3], &m.milli[4], &m.results}
+}
+
+// factCols selects a source's rows in key order for scanDest.
+const factCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
+	received, refurbished, delivered, recycled, dismantled, (diverted_kg * 1000)::int8, (net_kg * 1000)::int8,
+	(low_kg * 1000)::int8, (high_kg * 1000)::int8, (gross_kg * 1000)::int8, results`
+
+const cubeKeyCols = `commune, month, category, donor_kind, beneficiary_kind`
+
+// totalsGroup is one answer row being summed.
+type totalsGroup struct {
+	key  string // the grouped dimensions' values in key order, each ended by a NUL
+	dims [5]string
+	measures
+	mvs []mvResults
 }
 
 // mvResults counts one method version's results in a group.
@@ -44,62 +133,467 @@ type mvResults struct {
 	n  int64
 }
 
-// totals runs the sum over the rows source(where) gives; the filter's
-// arguments are repeated once per use of where. preSum has the database
-// sum each group and method version first.
-func (db *DB) totals(ctx context.Context, q TotalsQuery, source func(where string) string, uses int, preSum bool) (Totals, error) {
-	set, version, err := db.factorSetOf(ctx, q.FactorSet)
-	if err != nil {
+func (g *totalsGroup) add(r *factRow) {
+	g.measures.add(&r.measures)
+	if r.mv == "" {
+		return
+	}
+	for i := range g.mvs {
+		if g.mvs[i].mv == r.mv {
+			g.mvs[i].n += r.measures.results
+			return
+		}
+	}
+	g.mvs = append(g.mvs, mvResults{r.mv, r.measures.results})
+}
+
+// row is the answer row of g, with the grouped dimensions of dims.
+func (g *totalsGroup) row(dims []TotalsDim) TotalsRow {
+	r := TotalsRow{Received: g.received, Refurbished: g.refurbished, Delivered: g.delivered, Recycled: g.recycled,
+		Dismantled: g.dismantled, DivertedKg: kg(g.milli[0]), NetKg: kg(g.milli[1]), LowKg: kg(g.milli[2]),
+		HighKg: kg(g.milli[3]), GrossKg: kg(g.milli[4]), Results: g.results, MethodVersions: []string{}}
+	for _, d := range dims {
+		*r.field(d) = g.dims[slices.Index(TotalsDims, d)]
+	}
+	// A method version is met where its results do not cancel out.
+	for _, m := range g.mvs {
+		if m.n != 0 {
+			r.MethodVersions = append(r.MethodVersions, m.mv)
+		}
+	}
+	slices.Sort(r.MethodVersions)
+	return r
+}
+
+// kg converts thousandths to kilograms: the float nearest the exact value.
+func kg(milli int64) float64 { return float64(milli) / 1000 }
+
+func (r *TotalsRow) field(d TotalsDim) *string {
+	switch d {
+	case DimMonth:
+		return &r.Month
+	case DimCategory:
+		return &r.Category
+	case DimDonorKind:
+		return &r.DonorKind
+	case DimBeneficiaryKind:
+		return &r.BeneficiaryKind
+	}
+	return &r.Commune
+}
+
+// grouper sums rows into groups keyed by the grouped dimensions.
+type grouper struct {
+	dims   []TotalsDim // grouped, in key order
+	idx    []int       // their TotalsDims indexes
+	after  string      // the cursor's key: groups up to it are skipped
+	cursor bool        // whether there is a cursor
+	months map[time.Time]string
+	kb     []byte
+}
+
+func newGrouper(q TotalsQuery) *grouper {
+	g := &grouper{dims: q.keyDims(), months: map[time.Time]string{}}
+	for _, d := range g.dims {
+		g.idx = append(g.idx, slices.Index(TotalsDims, d))
+	}
+	if q.After != nil {
+		g.after, g.cursor = joinKey(q.After), true
+	}
+	return g
+}
+
+// past reports whether a group comes after the cursor.
+func (g *grouper) past(key []byte) bool { return !g.cursor || string(key) > g.after }
+
+// joinKey is the group key of values in key order.
+func joinKey(values []string) string {
+	var b strings.Builder
+	for _, v := range values {
+		b.WriteString(v)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// key computes r's month text and group key (valid until the next call).
+func (g *grouper) key(r *factRow) []byte {
+	m, ok := g.months[r.month]
+	if !ok {
+		m = r.month.Format("2006-01")
+		g.months[r.month] = m
+	}
+	r.dims[0] = m
+	g.kb = g.kb[:0]
+	for _, i := range g.idx {
+		g.kb = append(append(g.kb, r.dims[i]...), 0)
+	}
+	return g.kb
+}
+
+// chunk sums rows into groups until sealed, in key order.
+type chunk struct {
+	byKey  map[string]*totalsGroup
+	groups []*totalsGroup
+}
+
+func (c *chunk) add(key []byte, r *factRow) {
+	if c.byKey == nil {
+		c.byKey = map[string]*totalsGroup{}
+	}
+	gr, ok := c.byKey[string(key)]
+	if !ok {
+		gr = &totalsGroup{key: string(key), dims: r.dims}
+		c.byKey[gr.key] = gr
+		c.groups = append(c.groups, gr)
+	}
+	gr.add(r)
+}
+
+// seal returns the chunk's groups in key order and empties it.
+func (c *chunk) seal() []*totalsGroup {
+	out := c.groups
+	slices.SortFunc(out, func(a, b *totalsGroup) int { return strings.Compare(a.key, b.key) })
+	c.byKey, c.groups = nil, nil
+	return out
+}
+
+// page keeps the groups of one page out of the sorted candidates: at most
+// limit non-empty groups (all when limit is 0), and the key of the last
+// group consumed when more may follow (more: the source was not read to
+// its end).
+func page(cands []*totalsGroup, limit int, more bool) (kept []*totalsGroup, next string, hasNext bool) {
+	last := ""
+	for _, g := range cands {
+		if limit > 0 && len(kept) == limit {
+			return kept, last, true
+		}
+		last = g.key
+		if !g.measures.empty() {
+			kept = append(kept, g)
+		}
+	}
+	return kept, last, more
+}
+
+// ObservatoryTotals answers q from the maintained cube: the cuboid that
+// keeps every dimension q filters or groups by, plus the deltas not folded
+// yet, in one snapshot (exact). While a rare change has left the cube
+// stale, it answers from the base tables.
+func (db *DB) ObservatoryTotals(ctx context.Context, q TotalsQuery) (Totals, error) {
+	if err := q.Validate(); err != nil {
 		return Totals{}, err
 	}
-	where, wargs := q.where(set)
-	var args []any
-	for range uses {
-		args = append(args, wargs...)
-	}
-	keys := make([]string, 0, len(q.GroupBy)+1)
-	for _, d := range q.GroupBy {
-		keys = append(keys, string(d))
-	}
-	keys = append(keys, "method_version")
-	// The cube's figures are sums of numeric(.., 3): already at three
-	// decimals, so no round() (it cost a numeric operation per value).
-	sql := `SELECT ` + strings.Join(keys, ", ") + `, received, refurbished, delivered, recycled, dismantled,
-			diverted_kg::float8, net_kg::float8, low_kg::float8, high_kg::float8, gross_kg::float8, results
-		FROM (` + source(where) + `) t`
-	if preSum {
-		sql = `SELECT ` + strings.Join(keys, ", ") + `, sum(received)::bigint, sum(refurbished)::bigint, sum(delivered)::bigint,
-			sum(recycled)::bigint, sum(dismantled)::bigint, round(sum(diverted_kg), 3)::float8,
-			round(sum(net_kg), 3)::float8, round(sum(low_kg), 3)::float8, round(sum(high_kg), 3)::float8,
-			round(sum(gross_kg), 3)::float8, sum(results)::bigint
-		FROM (` + source(where) + `) t GROUP BY ` + strings.Join(keys, ", ")
-	}
-	out := Totals{FactorSet: set, FactorSetVersion: version, GroupBy: q.GroupBy, MethodVersions: []string{}}
-	if out.GroupBy == nil {
-		out.GroupBy = []TotalsDim{}
-	}
-	// pgx itself, not database/sql: binary columns scanned into typed
-	// fields, without database/sql's conversion by reflection of each of
-	// the thousands of rows × 13 columns.
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return Totals{}, fmt.Errorf("observatory totals: %w", err)
-	}
-	defer conn.Close()
-	var rowKey []string
-	err = conn.Raw(func(dc any) error {
-		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, numberParams(sql), args...)
+	var out Totals
+	stale := false
+	err := db.withPgx(ctx, func(conn *pgx.Conn) error {
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		rowKey, err = sumRows(rows, q.GroupBy, &out)
+		defer func() { _ = tx.Rollback(ctx) }()
+		var set, version *string
+		if err := tx.QueryRow(ctx, `SELECT s.stale_gen > s.clean_gen, f.id, f.version FROM observatory_state s
+				LEFT JOIN factor_sets f ON CASE WHEN $1 = '' THEN f.active ELSE f.id = $1 END`, q.FactorSet).
+			Scan(&stale, &set, &version); err != nil {
+			return err
+		}
+		if stale {
+			return nil
+		}
+		if set == nil {
+			return factorSetMissing(q.FactorSet, pgx.ErrNoRows)
+		}
+		out, err = cubeTotals(ctx, tx, q, *set, *version)
 		return err
 	})
 	if err != nil {
 		return Totals{}, fmt.Errorf("observatory totals: %w", err)
 	}
-	return finish(out, rowKey), nil
+	if stale {
+		return db.ObservatoryTotalsNaive(ctx, q)
+	}
+	return out, nil
+}
+
+// withPgx runs fn on one pooled connection through pgx itself: binary
+// columns scanned into typed fields, without database/sql's conversion by
+// reflection of each of thousands of rows × 18 columns.
+func (db *DB) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
+}
+
+// cubeTotals reads one page of q's answer from the cube and the deltas.
+func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version string) (Totals, error) {
+	gset := q.needMask()
+	exact := gset&^q.exactMask() == 0
+	gr := newGrouper(q)
+	// Conditions on the cube's and the deltas' columns alike.
+	conds, args := []string{"set_id IN ('', $1)"}, []any{set}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if q.From != "" {
+		conds = append(conds, "month >= "+arg(q.From+"-01")+"::date")
+	}
+	if q.To != "" {
+		conds = append(conds, "month <= "+arg(q.To+"-01")+"::date")
+	}
+	for i, v := range []string{q.Category, q.DonorKind, q.BeneficiaryKind, q.Commune} {
+		if v != "" {
+			conds = append(conds, string(TotalsDims[i+1])+" = "+arg(v))
+		}
+	}
+	filter := strings.Join(conds, " AND ")
+	nFilter := len(args)
+
+	// Where the read starts: after the cursor's group. In an exact cuboid a
+	// group is one value of the key columns; otherwise a commune's rows are
+	// read again from its first (its groups up to the cursor are skipped).
+	start := ""
+	if q.After != nil {
+		switch {
+		case exact:
+			start = "(" + cubeKeyCols + ") > (" + strings.Join(cursorTuple(q, arg), ", ") + ")"
+		case slices.Contains(q.GroupBy, DimCommune):
+			start = "commune >= " + arg(q.After[0])
+		}
+	}
+	nStart := len(args)
+
+	var (
+		sealed []*totalsGroup
+		cur    chunk
+		curKey []byte // exact: the group being summed; otherwise the commune
+		r      factRow
+		dest   = r.scanDest()
+		more   = false
+		last   []any // the last row's full key, where the next batch starts
+	)
+	chunkByCommune := !exact && slices.Contains(q.GroupBy, DimCommune)
+	// A page of an exact cuboid reads about 1.5 rows per group (the counts,
+	// and the set's emissions where there are deliveries).
+	batch := cubeBatch
+	if exact && q.Limit > 0 {
+		batch = min(cubeBatch, 2*(q.Limit+1)+16)
+	}
+	flush := func() {
+		for _, g := range cur.seal() {
+			if gr.past([]byte(g.key)) {
+				sealed = append(sealed, g)
+			}
+		}
+	}
+	for {
+		args = args[:nStart]
+		where := filter
+		if start != "" {
+			where += " AND " + start
+		}
+		if last != nil {
+			where += " AND (" + cubeKeyCols + ", set_id, method_version) > (" + arg(last[0]) + ", " + arg(last[1]) +
+				"::date, " + arg(last[2]) + ", " + arg(last[3]) + ", " + arg(last[4]) + ", " + arg(last[5]) + ", " +
+				arg(last[6]) + ")"
+		}
+		rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_totals WHERE gset = `+strconv.Itoa(gset)+
+			` AND `+where+` ORDER BY `+cubeKeyCols+`, set_id, method_version LIMIT `+strconv.Itoa(batch), args...)
+		if err != nil {
+			return Totals{}, err
+		}
+		n := 0
+		stop := false
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return Totals{}, err
+			}
+			n++
+			key := gr.key(&r)
+			boundary := key
+			if !exact {
+				boundary = nil
+				if chunkByCommune {
+					boundary = []byte(r.dims[4])
+				}
+			}
+			if curKey != nil && string(boundary) != string(curKey) {
+				flush()
+				if q.Limit > 0 && len(sealed) > q.Limit {
+					stop = true
+					break
+				}
+			}
+			curKey = append(curKey[:0], boundary...)
+			if curKey == nil {
+				curKey = []byte{}
+			}
+			cur.add(key, &r)
+			last = []any{r.dims[4], r.month.Format(time.DateOnly), r.dims[1], r.dims[2], r.dims[3], r.set, r.mv}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return Totals{}, err
+		}
+		if stop {
+			more = true
+			break
+		}
+		if n < batch {
+			flush()
+			break
+		}
+	}
+
+	// The pending deltas, summed into the groups of this page: all of them
+	// past the cursor on the last page, up to the last group read on
+	// another.
+	limitKey := ""
+	if more {
+		limitKey = sealed[len(sealed)-1].key
+	}
+	dc := chunk{groups: sealed, byKey: make(map[string]*totalsGroup, len(sealed))}
+	for _, g := range sealed {
+		dc.byKey[g.key] = g
+	}
+	rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_deltas WHERE `+filter, args[:nFilter]...)
+	if err != nil {
+		return Totals{}, err
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return Totals{}, err
+		}
+		key := gr.key(&r)
+		if !gr.past(key) || (more && string(key) > limitKey) {
+			continue
+		}
+		dc.add(key, &r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Totals{}, err
+	}
+	kept, next, hasNext := page(dc.seal(), q.Limit, more)
+	return answer(q, set, version, gr.dims, kept, next, hasNext), nil
+}
+
+// cursorTuple renders the values of the cube's key columns at the cursor:
+// the cursor's value for a grouped dimension, the filter's for a filtered
+// one, the cuboid's constant ('' or the first month) for the others.
+func cursorTuple(q TotalsQuery, arg func(any) string) []string {
+	filters := [5]string{q.From, q.Category, q.DonorKind, q.BeneficiaryKind, q.Commune}
+	after := map[TotalsDim]string{}
+	for i, d := range q.keyDims() {
+		after[d] = q.After[i]
+	}
+	out := make([]string, 0, 5)
+	for _, i := range keyOrder {
+		d := TotalsDims[i]
+		v, grouped := after[d]
+		if !grouped {
+			v = filters[i]
+		}
+		if d == DimMonth {
+			if v == "" {
+				v = "0001-01"
+			}
+			out = append(out, arg(v+"-01")+"::date")
+			continue
+		}
+		out = append(out, arg(v))
+	}
+	return out
+}
+
+// answer builds the answer from the page's groups.
+func answer(q TotalsQuery, set, version string, dims []TotalsDim, groups []*totalsGroup, next string, hasNext bool) Totals {
+	t := Totals{FactorSet: set, FactorSetVersion: version, GroupBy: q.GroupBy, MethodVersions: []string{},
+		Rows: make([]TotalsRow, 0, max(len(groups), 1))}
+	if t.GroupBy == nil {
+		t.GroupBy = []TotalsDim{}
+	}
+	for _, g := range groups {
+		r := g.row(dims)
+		for _, mv := range r.MethodVersions {
+			if !slices.Contains(t.MethodVersions, mv) {
+				t.MethodVersions = append(t.MethodVersions, mv)
+			}
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	slices.Sort(t.MethodVersions)
+	if len(q.GroupBy) == 0 && len(t.Rows) == 0 {
+		t.Rows = append(t.Rows, TotalsRow{MethodVersions: []string{}})
+	}
+	if hasNext {
+		t.Next = strings.Split(strings.TrimSuffix(next, "\x00"), "\x00")
+		t.NextCursor = EncodeTotalsCursor(t.Next)
+	}
+	return t
+}
+
+// ObservatoryTotalsNaive computes the same answer with a GROUP BY over the
+// base tables (the observatory_facts view): the tests, the benchmark, and
+// the answers while the cube is stale.
+func (db *DB) ObservatoryTotalsNaive(ctx context.Context, q TotalsQuery) (Totals, error) {
+	if err := q.Validate(); err != nil {
+		return Totals{}, err
+	}
+	set, version, err := db.factorSetOf(ctx, q.FactorSet)
+	if err != nil {
+		return Totals{}, err
+	}
+	where, wargs := q.where(set)
+	// The naive GROUP BY: by the grouped dimensions (the others as the
+	// cube's constants), factor set and method version.
+	cols := make([]string, 0, 5)
+	groupBy := []string{"set_id", "method_version"}
+	for _, i := range keyOrder {
+		d := TotalsDims[i]
+		switch {
+		case slices.Contains(q.GroupBy, d):
+			cols, groupBy = append(cols, string(d)), append(groupBy, string(d))
+		case d == DimMonth:
+			cols = append(cols, "'0001-01-01'::date")
+		default:
+			cols = append(cols, "''")
+		}
+	}
+	sql := `SELECT ` + strings.Join(cols, ", ") + `, set_id, method_version, sum(received)::int8, sum(refurbished)::int8,
+			sum(delivered)::int8, sum(recycled)::int8, sum(dismantled)::int8, (sum(diverted_kg) * 1000)::int8,
+			(sum(net_kg) * 1000)::int8, (sum(low_kg) * 1000)::int8, (sum(high_kg) * 1000)::int8,
+			(sum(gross_kg) * 1000)::int8, sum(results)::int8
+		FROM observatory_facts WHERE ` + where + `
+		GROUP BY ` + strings.Join(groupBy, ", ")
+	gr := newGrouper(q)
+	var c chunk
+	err = db.withPgx(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, numberParams(sql), wargs...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var r factRow
+		dest := r.scanDest()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			if key := gr.key(&r); gr.past(key) {
+				c.add(key, &r)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return Totals{}, fmt.Errorf("observatory totals (naive): %w", err)
+	}
+	kept, next, hasNext := page(c.seal(), q.Limit, false)
+	return answer(q, set, version, gr.dims, kept, next, hasNext), nil
 }
 
 // numberParams turns the ? placeholders (the totals' SQL has no other ?)
@@ -116,159 +610,4 @@ func numberParams(sql string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// sumRows sums the rows into out.Rows by group and returns each row's key.
-func sumRows(rows pgx.Rows, groupBy []TotalsDim, out *Totals) ([]string, error) {
-	var (
-		r      TotalsRow
-		mv     string
-		kb     []byte
-		byKey  = map[string]int{}
-		rowKey []string      // each row's key, for the sort
-		mvs    [][]mvResults // each row's results by method version
-	)
-	// The month comes as a date (to_char cost the database more than
-	// the read), formatted here once per distinct month.
-	var month time.Time
-	months := map[time.Time]string{}
-	dest := make([]any, 0, len(groupBy)+12)
-	for _, d := range groupBy {
-		if d == DimMonth {
-			dest = append(dest, &month)
-		} else {
-			dest = append(dest, r.field(d))
-		}
-	}
-	dest = append(dest, &mv, &r.Received, &r.Refurbished, &r.Delivered, &r.Recycled, &r.Dismantled, &r.DivertedKg,
-		&r.NetKg, &r.LowKg, &r.HighKg, &r.GrossKg, &r.Results)
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		if slices.Contains(groupBy, DimMonth) {
-			m, ok := months[month]
-			if !ok {
-				m = month.Format("2006-01")
-				months[month] = m
-			}
-			r.Month = m
-		}
-		kb = r.appendKey(kb[:0], groupBy)
-		i, ok := byKey[string(kb)]
-		if !ok {
-			i = len(out.Rows)
-			k := string(kb)
-			byKey[k] = i
-			rowKey = append(rowKey, k)
-			mvs = append(mvs, nil)
-			out.Rows = append(out.Rows, TotalsRow{Month: r.Month, Category: r.Category, DonorKind: r.DonorKind,
-				BeneficiaryKind: r.BeneficiaryKind, Commune: r.Commune, MethodVersions: []string{}})
-		}
-		out.Rows[i].add(r)
-		if mv != "" {
-			mvs[i] = addResults(mvs[i], mv, r.Results)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// A method version is met where its results do not cancel out.
-	for i := range out.Rows {
-		for _, m := range mvs[i] {
-			if m.n != 0 {
-				out.Rows[i].MethodVersions = append(out.Rows[i].MethodVersions, m.mv)
-			}
-		}
-	}
-	return rowKey, nil
-}
-
-func addResults(ms []mvResults, mv string, n int64) []mvResults {
-	for i := range ms {
-		if ms[i].mv == mv {
-			ms[i].n += n
-			return ms
-		}
-	}
-	return append(ms, mvResults{mv, n})
-}
-
-func (r *TotalsRow) field(d TotalsDim) *string {
-	switch d {
-	case DimMonth:
-		return &r.Month
-	case DimCategory:
-		return &r.Category
-	case DimDonorKind:
-		return &r.DonorKind
-	case DimBeneficiaryKind:
-		return &r.BeneficiaryKind
-	}
-	return &r.Commune
-}
-
-// appendKey appends the row's group key: its keys in the grouping's order,
-// each ended by a NUL (sorting keys sorts the rows).
-func (r *TotalsRow) appendKey(b []byte, dims []TotalsDim) []byte {
-	for _, d := range dims {
-		b = append(append(b, *r.field(d)...), 0)
-	}
-	return b
-}
-
-// add sums a part of the group into the row.
-func (r *TotalsRow) add(p TotalsRow) {
-	r.Received += p.Received
-	r.Refurbished += p.Refurbished
-	r.Delivered += p.Delivered
-	r.Recycled += p.Recycled
-	r.Dismantled += p.Dismantled
-	r.DivertedKg = round3(r.DivertedKg + p.DivertedKg)
-	r.NetKg = round3(r.NetKg + p.NetKg)
-	r.LowKg = round3(r.LowKg + p.LowKg)
-	r.HighKg = round3(r.HighKg + p.HighKg)
-	r.GrossKg = round3(r.GrossKg + p.GrossKg)
-	r.Results += p.Results
-}
-
-// round3 keeps sums of numeric(.., 3) figures at their three decimals: the
-// float nearest each exact sum, as the database's round(sum, 3)::float8.
-func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
-
-// empty reports whether a row counts nothing: a group whose facts were all
-// removed again (the cube keeps such rows; the base tables have none).
-func (r TotalsRow) empty() bool {
-	return r.Received == 0 && r.Refurbished == 0 && r.Delivered == 0 && r.Recycled == 0 && r.Dismantled == 0 &&
-		r.Results == 0
-}
-
-// finish drops empty groups, sorts rows (by their keys, computed once) and
-// method versions, and gives an ungrouped answer its one row.
-func finish(t Totals, keys []string) Totals {
-	idx := make([]int, 0, len(t.Rows))
-	for i := range t.Rows {
-		r := &t.Rows[i]
-		if r.empty() {
-			continue
-		}
-		slices.Sort(r.MethodVersions)
-		for _, mv := range r.MethodVersions {
-			if !slices.Contains(t.MethodVersions, mv) {
-				t.MethodVersions = append(t.MethodVersions, mv)
-			}
-		}
-		idx = append(idx, i)
-	}
-	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
-	slices.Sort(t.MethodVersions)
-	rows := make([]TotalsRow, 0, max(len(idx), 1))
-	for _, i := range idx {
-		rows = append(rows, t.Rows[i])
-	}
-	if len(t.GroupBy) == 0 && len(rows) == 0 {
-		rows = append(rows, TotalsRow{MethodVersions: []string{}})
-	}
-	t.Rows = rows
-	return t
 }

@@ -58,18 +58,84 @@ func mustSameTotals(t *testing.T, db *postgres.DB, step string) {
 		}
 	}
 	check("pending")
+	checkPages(t, db, step+", pending", month)
 	if _, err := db.MergeObservatoryDeltas(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := hoCount(t, db, `SELECT count(*) FROM observatory_deltas`); n != 0 {
 		t.Fatalf("%s: %d deltas left after a fold", step, n)
 	}
+	// Folded: read in batches of 2 rows, so that every answer goes
+	// through the joins between batches.
+	restore := postgres.SetCubeBatch(2)
 	check("folded")
+	checkPages(t, db, step+", folded", month)
+	restore()
 	if err := db.RebuildObservatoryTotals(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("rebuilt")
+	checkPages(t, db, step+", rebuilt", month)
 }
+
+// checkPages walks the answers page by page (1 row a page), from the cube
+// and from the naive query, without a filter and for an open month range
+// (its cuboid has several rows per group), with every grouping: each page
+// equal, and the pages together the whole answer.
+func checkPages(t *testing.T, db *postgres.DB, step, month string) {
+	t.Helper()
+	ctx := context.Background()
+	paged := 0
+	for _, q := range obsQueries(month) {
+		if q.Category != "" || q.DonorKind != "" || q.BeneficiaryKind != "" || q.Commune != "" || (q.From != "" && q.To != "") {
+			continue
+		}
+		whole, err := db.ObservatoryTotals(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.Next != nil {
+			t.Fatalf("%s: %+v: an answer without a limit has a next page %q", step, q, whole.Next)
+		}
+		var rows []postgres.TotalsRow
+		pq := q
+		pq.Limit = 1
+		for pages := 0; ; pages++ {
+			got, err := db.ObservatoryTotals(ctx, pq)
+			if err != nil {
+				t.Fatalf("%s: %+v: %v", step, pq, err)
+			}
+			want, err := db.ObservatoryTotalsNaive(ctx, pq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: page %d of %+v:\n maintained %+v\n naive      %+v", step, pages, pq, got, want)
+			}
+			if len(got.Rows) > 1 || pages > 1000 {
+				t.Fatalf("%s: %+v: %d rows on page %d", step, pq, len(got.Rows), pages)
+			}
+			if len(q.GroupBy) > 0 || len(rows) == 0 {
+				rows = append(rows, got.Rows...)
+			}
+			if got.Next == nil {
+				break
+			}
+			paged++
+			pq.After = got.Next
+		}
+		if len(rows) == 0 {
+			rows = []postgres.TotalsRow{}
+		}
+		if !reflect.DeepEqual(rows, whole.Rows) {
+			t.Fatalf("%s: %+v: the pages hold\n %+v\n the whole answer\n %+v", step, q, rows, whole.Rows)
+		}
+	}
+	pagedAnswers += paged
+}
+
+// pagedAnswers counts the answers checkPages read in more than one page.
+var pagedAnswers int
 
 func thisMonth(t *testing.T, db *postgres.DB) string {
 	t.Helper()
@@ -179,6 +245,10 @@ func TestObservatoryTotalsEqualNaive(t *testing.T) {
 	if n := hoCount(t, db, `SELECT count(*) FROM observatory_state WHERE stale_gen > clean_gen`); n != 0 {
 		t.Fatal("still stale after the job")
 	}
+	if pagedAnswers < 20 {
+		t.Fatalf("only %d answers came in more than one page: the page checks checked little", pagedAnswers)
+	}
+	t.Logf("%d answers read page by page", pagedAnswers)
 }
 
 // Two deliveries of the same month, confirmed at once, add to the same

@@ -54,6 +54,10 @@ func monthParam(c *echo.Context, name string, f berriz.FieldErrors) string {
 	return m
 }
 
+// defaultTotalsLimit is the page size of the totals when the client gives
+// none: about 270 KB of JSON at most.
+const defaultTotalsLimit = 1000
+
 // totalsQuery reads the totals' query parameters.
 func totalsQuery(c *echo.Context) (postgres.TotalsQuery, error) {
 	f := berriz.FieldErrors{}
@@ -66,6 +70,19 @@ func totalsQuery(c *echo.Context) (postgres.TotalsQuery, error) {
 		f.Add("group", "observatory.error.group")
 	}
 	q.GroupBy = dims
+	q.Limit = defaultTotalsLimit
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			f.Add("limit", "observatory.error.limit")
+		}
+		q.Limit = n
+	}
+	if v := c.QueryParam("after"); v != "" {
+		if q.After, ok = postgres.DecodeTotalsCursor(v); !ok {
+			f.Add("after", "observatory.error.after")
+		}
+	}
 	if err := f.Err(); err != nil {
 		return q, err
 	}
@@ -106,6 +123,14 @@ func (s *Server) apiObservatoryTotals(c *echo.Context) error {
 	t, err := s.store.ObservatoryTotals(c.Request().Context(), q)
 	if err != nil {
 		return err
+	}
+	if t.NextCursor != "" {
+		// The same query, after this page's last row.
+		u := *c.Request().URL
+		v := u.Query()
+		v.Set("after", t.NextCursor)
+		u.RawQuery = v.Encode()
+		c.Response().Header().Set("Link", "<"+u.RequestURI()+`>; rel="next"`)
 	}
 	if !asCSV {
 		return writeTotalsJSON(c, t)

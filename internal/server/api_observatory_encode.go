@@ -63,6 +63,10 @@ func writeTotalsJSON(c *echo.Context, t postgres.Totals) error {
 		}
 		b = append(b, ']')
 	}
+	if t.NextCursor != "" {
+		b = append(b, `,"next":`...)
+		b = appendJSONString(b, t.NextCursor)
+	}
 	b = append(b, "}\n"...)
 	if _, err := w.Write(b); err != nil {
 		return err

@@ -37,7 +37,8 @@ func TestObservatoryEncodeSameBytes(t *testing.T) {
 	cases := []postgres.Totals{
 		{FactorSet: "fr-ademe-2025", FactorSetVersion: "2025.1", MethodVersions: []string{}, GroupBy: []postgres.TotalsDim{},
 			Rows: []postgres.TotalsRow{{MethodVersions: []string{}}}},
-		{FactorSet: "s<&>", FactorSetVersion: `v"1`, MethodVersions: []string{"a", "b"}, GroupBy: all, Rows: rows},
+		{FactorSet: "s<&>", FactorSetVersion: `v"1`, MethodVersions: []string{"a", "b"}, GroupBy: all, Rows: rows,
+			NextCursor: postgres.EncodeTotalsCursor([]string{"64102", "2026-01", "a<b&c>"})},
 		{FactorSet: "x", GroupBy: nil, Rows: nil},
 		{FactorSet: "y", GroupBy: []postgres.TotalsDim{postgres.DimMonth}, Rows: []postgres.TotalsRow{}},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,6 +94,27 @@ func TestObservatoryTotalsAPI(t *testing.T) {
 		byKind.Rows[1].Delivered != 1 {
 		t.Fatalf("grouped %+v", byKind.Rows)
 	}
+	// Page by page: the Link header and "next" lead to the rest.
+	resp, body := obs.Get("/api/v1/observatory/totals?group=beneficiary_kind,commune&limit=1", "Accept", "application/json")
+	var first struct {
+		Rows []postgres.TotalsRow
+		Next string
+	}
+	if err := json.Unmarshal([]byte(body), &first); err != nil || resp.StatusCode != http.StatusOK || len(first.Rows) != 1 ||
+		!reflect.DeepEqual(first.Rows[0], byKind.Rows[0]) || first.Next == "" {
+		t.Fatalf("first page: %d %s", resp.StatusCode, body)
+	}
+	link := resp.Header.Get("Link")
+	m := regexp.MustCompile(`^<(/api/v1/observatory/totals\?[^>]+)>; rel="next"$`).FindStringSubmatch(link)
+	if m == nil || !strings.Contains(m[1], "after="+first.Next) {
+		t.Fatalf("link %q (next %q)", link, first.Next)
+	}
+	resp, body = obs.Get(m[1], "Accept", "application/json")
+	var second postgres.Totals
+	if err := json.Unmarshal([]byte(body), &second); err != nil || resp.StatusCode != http.StatusOK || len(second.Rows) != 1 ||
+		second.Rows[0].Commune != "64445" || second.NextCursor != "" || resp.Header.Get("Link") != "" {
+		t.Fatalf("second page: %d %s %q", resp.StatusCode, body, resp.Header.Get("Link"))
+	}
 	if f := obsTotals(t, obs, "beneficiary_kind=school&commune=64445&category=laptop"); f.Rows[0].Delivered != 1 || f.Rows[0].Received != 0 {
 		t.Fatalf("filtered %+v", f.Rows)
 	}
@@ -119,6 +141,7 @@ func TestObservatoryTotalsAPI(t *testing.T) {
 	// The ETag: 304 while nothing changes, a new answer after a change.
 	resp, _ = obs.Get("/api/v1/observatory/totals?group=month", "Accept", "application/json")
 	etag := resp.Header.Get("ETag")
+	_ = body
 	if !regexp.MustCompile(`^"[0-9a-f]{24}"$`).MatchString(etag) {
 		t.Fatalf("etag %q", etag)
 	}
@@ -137,14 +160,16 @@ func TestObservatoryTotalsAPI(t *testing.T) {
 	etag = resp.Header.Get("ETag")
 	obsExec(t, env, `INSERT INTO device_events (device_id, seq, kind, from_state, to_state, actor_id, prev_hash, hash)
 		VALUES ($1, 2, 'state', 'received', 'recycled', 0, decode(repeat('11', 32), 'hex'), decode(repeat('22', 32), 'hex'))`, devices[2])
-	resp, body := obs.Get("/api/v1/observatory/totals?group=month", "Accept", "application/json", "If-None-Match", etag)
+	resp, body = obs.Get("/api/v1/observatory/totals?group=month", "Accept", "application/json", "If-None-Match", etag)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == etag || !strings.Contains(body, `"recycled":1`) {
 		t.Fatalf("after a change: %d %s", resp.StatusCode, body)
 	}
 
 	// Bad parameters: 400 in the API's error shape.
 	for _, q := range []string{"group=color", "group=month,colour", "from=2026-13", "to=yesterday", "category=spaceship",
-		"donor_kind=martian", "commune=abc", "from=2026-05&to=2026-01", "factor_set=nope"} {
+		"donor_kind=martian", "commune=abc", "from=2026-05&to=2026-01", "factor_set=nope", "limit=0", "limit=10001",
+		"limit=ten", "after=not*a*cursor", "after=" + first.Next, "group=month&after=" + first.Next,
+		"group=month&after=" + postgres.EncodeTotalsCursor([]string{"2026-13"})} {
 		resp, body := obs.Get("/api/v1/observatory/totals?"+q, "Accept", "application/json")
 		var e struct {
 			Error struct{ Code, Message string } `json:"error"`
