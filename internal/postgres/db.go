@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/berriz/berriz/internal/berriz"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -34,10 +37,14 @@ type Options struct {
 	Logger         *slog.Logger
 }
 
-// DB is the connection pool shared by every request of one berriz instance.
+// DB is the connection pool shared by every request of one berriz instance:
+// one pgxpool, which the hottest reads use directly (sessions, tokens, tag
+// and device lookups: devicepage.go says why), and GORM and database/sql
+// use through pgx's stdlib adapter.
 type DB struct {
 	gorm *gorm.DB
 	sql  *sql.DB
+	pool *pgxpool.Pool
 	log  *slog.Logger
 }
 
@@ -53,7 +60,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	g, err := gorm.Open(postgres.Open(o.URL), &gorm.Config{
+	pool, err := openPool(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	// database/sql takes a connection from the pool for each statement or
+	// transaction and gives it back at once (OpenDBFromPool keeps no idle
+	// connection of its own): the pool alone bounds, keeps and ages them.
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		TranslateError: true,
 		// Nothing may change the schema outside migrations/.
 		DisableAutomaticPing:                     true,
@@ -66,28 +81,44 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		}), logger.Warn, slowQuery),
 	})
 	if err != nil {
+		_ = sqlDB.Close()
+		pool.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	sqlDB, err := g.DB()
-	if err != nil {
-		return nil, fmt.Errorf("open database pool: %w", err)
-	}
-	// Idle connections up to the open maximum by default: database/sql
-	// closes any connection returned beyond it, and the next burst pays
-	// PostgreSQL a new process and the re-preparation of its statements
-	// (pgx caches them per connection): under load, that churn cost more
-	// than the queries (docs/benchmarks.md).
-	maxOpen := orDefault(o.MaxOpenConns, 20)
-	sqlDB.SetMaxOpenConns(maxOpen)
-	sqlDB.SetMaxIdleConns(orDefault(o.MaxIdleConns, maxOpen))
-	sqlDB.SetConnMaxLifetime(orDefault(o.ConnMaxLifetime, 30*time.Minute))
-	sqlDB.SetConnMaxIdleTime(orDefault(o.ConnMaxIdleTime, 5*time.Minute))
-	db := &DB{gorm: g, sql: sqlDB, log: o.Logger}
+	db := &DB{gorm: g, sql: sqlDB, pool: pool, log: o.Logger}
 	if err := db.waitReady(ctx, orDefault(o.ConnectTimeout, 30*time.Second)); err != nil {
-		_ = sqlDB.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// openPool configures the pool; it connects lazily, on first use.
+func openPool(ctx context.Context, o Options) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	// Idle connections are kept up to the open maximum by default: a
+	// connection closed at a burst's end costs the next burst a new
+	// PostgreSQL process and the re-preparation of its statements (pgx
+	// caches them per connection): under load, that churn cost more than
+	// the queries (docs/benchmarks.md).
+	maxOpen := orDefault(o.MaxOpenConns, 20)
+	cfg.MaxConns = int32(maxOpen)
+	cfg.MaxConnLifetime = orDefault(o.ConnMaxLifetime, 30*time.Minute)
+	cfg.MaxConnIdleTime = orDefault(o.ConnMaxIdleTime, 5*time.Minute)
+	var pool *pgxpool.Pool
+	if maxIdle := orDefault(o.MaxIdleConns, maxOpen); maxIdle < maxOpen {
+		// A smaller idle maximum (tests' pools) closes a connection given
+		// back while that many already wait, as database/sql's did. Only
+		// then: pgxpool runs this hook in a goroutine of its own.
+		cfg.AfterRelease = func(*pgx.Conn) bool { return pool.Stat().IdleConns() < int32(maxIdle) }
+	}
+	if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	return pool, nil
 }
 
 func (db *DB) waitReady(ctx context.Context, timeout time.Duration) error {
@@ -114,14 +145,22 @@ func (db *DB) waitReady(ctx context.Context, timeout time.Duration) error {
 // connections but cannot serve (recovery, read-only failover) is caught.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return ErrUnavailable.WithCause(err)
 	}
 	return nil
 }
 
 // Close releases every connection of the pool.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	err := db.sql.Close() // not the pool's: OpenDBFromPool's sql.DB leaves it open
+	db.pool.Close()
+	return err
+}
+
+// PoolStat reports the pool's connections, for the benchmarks to watch
+// connection churn.
+func (db *DB) PoolStat() *pgxpool.Stat { return db.pool.Stat() }
 
 // SQL exposes the standard pool for tools that need database/sql (goose,
 // test harness).

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -15,12 +14,14 @@ import (
 
 // The device's reads on the hot path: the device page (what a technician's
 // phone shows after each scan) and every handler that loads a device. They
-// go through database/sql directly, as TagView does, not through GORM's
-// Raw: GORM rebuilds the statement's text and runs its callbacks on every
-// call, which cost as much client CPU as the rest of the query
-// (docs/benchmarks.md). Each read is one statement, so one round trip:
-// drives and files come aggregated as JSON, the lifecycle's facts as
-// subqueries.
+// go through pgx directly (db.pool), as TagView, DeviceByTag and the
+// session and token lookups do, neither through GORM's Raw — GORM rebuilds
+// the statement's text and runs its callbacks on every call, which cost as
+// much client CPU as the rest of the query — nor through database/sql,
+// which converts every column to a driver.Value and then, by reflection,
+// to its destination (docs/benchmarks.md). Each read is one statement, so
+// one round trip: drives and files come aggregated as JSON, the
+// lifecycle's facts as subqueries.
 
 // dollars rewrites GORM's ? placeholders as PostgreSQL's $1, $2...: the
 // statements below share their fragments (donationScopeCond...) with
@@ -90,29 +91,16 @@ var (
 // scanDeviceDetail scans deviceDetailColumns, then extra.
 func scanDeviceDetail(row interface{ Scan(...any) error }, extra ...any) (DeviceDetail, error) {
 	var (
-		dd           DeviceDetail
-		ram, battery sql.NullInt64
-		screen       sql.NullFloat64
-		drives       []byte
+		dd     DeviceDetail
+		drives []byte
 	)
-	r, err := scanDeviceRow(row, append([]any{&dd.DonorOrgID, &dd.Specs.CPU, &ram, &screen, &battery, &dd.Specs.OS,
-		&dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade, &dd.GradeSuggested, &dd.GradeReason,
-		&dd.Location, &dd.StateSince, &dd.RecyclingBatchID, &drives}, extra...)...)
+	r, err := scanDeviceRow(row, append([]any{&dd.DonorOrgID, &dd.Specs.CPU, &dd.Specs.RAMGB, &dd.Specs.ScreenInches,
+		&dd.Specs.BatteryHealthPct, &dd.Specs.OS, &dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade,
+		&dd.GradeSuggested, &dd.GradeReason, &dd.Location, &dd.StateSince, &dd.RecyclingBatchID, &drives}, extra...)...)
 	if err != nil {
 		return DeviceDetail{}, err
 	}
 	dd.DeviceRow = r
-	if ram.Valid {
-		n := int(ram.Int64)
-		dd.Specs.RAMGB = &n
-	}
-	if battery.Valid {
-		n := int(battery.Int64)
-		dd.Specs.BatteryHealthPct = &n
-	}
-	if screen.Valid {
-		dd.Specs.ScreenInches = &screen.Float64
-	}
 	if drives != nil {
 		if err := json.Unmarshal(drives, &dd.Specs.Drives); err != nil {
 			return DeviceDetail{}, fmt.Errorf("drives: %w", err)
@@ -124,7 +112,7 @@ func scanDeviceDetail(row interface{ Scan(...any) error }, extra ...any) (Device
 // deviceDetail is Device: one statement over primary keys and indexes.
 func (db *DB) deviceDetail(ctx context.Context, id int64, scope DonationScope) (DeviceDetail, error) {
 	start := time.Now()
-	dd, err := scanDeviceDetail(db.sql.QueryRowContext(ctx, deviceDetailQuery,
+	dd, err := scanDeviceDetail(db.pool.QueryRow(ctx, deviceDetailQuery,
 		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID))
 	db.traced(ctx, "device", start, err)
 	if err != nil {
@@ -166,7 +154,7 @@ func (db *DB) DevicePage(ctx context.Context, id int64, scope DonationScope) (De
 		files []byte
 	)
 	start := time.Now()
-	dd, err := scanDeviceDetail(db.sql.QueryRowContext(ctx, devicePageQuery,
+	dd, err := scanDeviceDetail(db.pool.QueryRow(ctx, devicePageQuery,
 		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID),
 		&files, &p.Facts.Drives, &p.Facts.DrivesErased, &p.Facts.DrivesFailed, &p.Facts.Diagnosed)
 	db.traced(ctx, "device page", start, err)
@@ -201,7 +189,7 @@ func (db *DB) deviceFactsOf(ctx context.Context, id int64, scope DonationScope) 
 		grade string
 	)
 	start := time.Now()
-	err := db.sql.QueryRowContext(ctx, deviceFactsQuery,
+	err := db.pool.QueryRow(ctx, deviceFactsQuery,
 		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID).Scan(
 		&d.ID, &d.State, &d.Version, &d.Cycle, &d.Category, &d.WorkshopOrgID, &d.Location,
 		&d.Facts.StorageDrives, &d.Facts.OS, &grade, &d.Facts.InRecyclingBatch,

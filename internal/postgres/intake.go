@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -54,17 +53,18 @@ func scanDevice(s interface{ Scan(...any) error }) (Device, error) {
 // DeviceByTag returns a tag and, once linked, its device, or NotFound keyed
 // error.tag_unknown. Callers decide who may see what. Every scan of a
 // staff phone (/t/<code>) runs it, so it is one statement over primary
-// keys through database/sql, not GORM (devicepage.go says why).
+// keys through pgx directly, neither GORM nor database/sql (devicepage.go
+// says why).
 func (db *DB) DeviceByTag(ctx context.Context, code tag.Code) (TaggedDevice, error) {
 	var (
 		out      TaggedDevice
 		t        = &out.Tag
 		raw      string
-		deviceID sql.NullInt64
+		deviceID *int64
 		v        Device
 	)
 	start := time.Now()
-	err := db.sql.QueryRowContext(ctx, deviceByTagQuery, string(code)).Scan(
+	err := db.pool.QueryRow(ctx, deviceByTagQuery, string(code)).Scan(
 		&raw, &t.BatchID, &t.OrgID, &t.DeviceID, &t.LinkedAt, &t.CreatedAt, &deviceID,
 		&v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
 		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &out.WorkshopOrgID)
@@ -73,10 +73,10 @@ func (db *DB) DeviceByTag(ctx context.Context, code tag.Code) (TaggedDevice, err
 		return TaggedDevice{}, fmt.Errorf("tag %s: %w", code, notFound(err, "error.tag_unknown"))
 	}
 	t.Code = tag.Code(raw)
-	if !deviceID.Valid {
+	if deviceID == nil {
 		return out, nil
 	}
-	v.ID = deviceID.Int64
+	v.ID = *deviceID
 	out.Device = &v
 	return out, nil
 }

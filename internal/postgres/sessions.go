@@ -56,12 +56,12 @@ func (db *DB) CreateSession(ctx context.Context, s NewSession, now time.Time) er
 // the session is unknown, expired, idle for longer than idle, or its
 // organisation is deactivated.
 func (db *DB) SessionPrincipal(ctx context.Context, hash []byte, now time.Time, idle time.Duration) (*account.Principal, error) {
-	// Every signed-in request runs this: database/sql directly, one
-	// prepared statement, no GORM (devicepage.go says why).
+	// Every signed-in request runs this: pgx directly, one prepared
+	// statement, no GORM nor database/sql (devicepage.go says why).
 	p := &account.Principal{SessionID: hash}
 	var lastSeen time.Time
 	start := time.Now()
-	err := db.sql.QueryRowContext(ctx, `SELECT u.id, u.organisation_id, o.kind, o.name, u.org_admin, u.email, u.name, s.last_seen_at
+	err := db.pool.QueryRow(ctx, `SELECT u.id, u.organisation_id, o.kind, o.name, u.org_admin, u.email, u.name, s.last_seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.organisation_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND o.active`,
 		hash, now, now.Add(-idle)).Scan(&p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &p.OrgAdmin, &p.Email, &p.Name, &lastSeen)
@@ -74,7 +74,7 @@ func (db *DB) SessionPrincipal(ctx context.Context, hash []byte, now time.Time, 
 	}
 	if now.Sub(lastSeen) > touchEvery {
 		start = time.Now()
-		_, err := db.sql.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, now, hash)
+		_, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, now, hash)
 		db.traced(ctx, "touch session", start, err)
 		if err != nil {
 			return nil, fmt.Errorf("touch session: %w", translate(err))

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -60,16 +59,17 @@ func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (
 		t                  = &out.Tag
 		dd                 DeviceDetail
 		rawCode            string
-		vCreated, vUpdated sql.NullTime
-		stateSince         sql.NullTime
-		ram, battery       sql.NullInt64
-		screen             sql.NullFloat64
+		vCreated, vUpdated *time.Time
+		stateSince         *time.Time
+		ram, battery       *int
+		screen             *float64
 		drives             []byte
-		linkedAt           sql.NullTime
-		deviceID           sql.NullInt64
+		linkedAt           *time.Time
+		deviceID           *int64
 		tagCreated         time.Time
 	)
-	err := db.sql.QueryRowContext(ctx, tagViewQuery, string(code), scope.DonorOrgID, scope.WorkshopOrgID).Scan(
+	// pgx directly, not database/sql: devicepage.go says why.
+	err := db.pool.QueryRow(ctx, tagViewQuery, string(code), scope.DonorOrgID, scope.WorkshopOrgID).Scan(
 		&rawCode, &t.BatchID, &deviceID, &linkedAt, &tagCreated,
 		&dd.ID, &dd.DonationID, &dd.Line, &dd.Category, &dd.Brand, &dd.Model, &dd.Serial, &dd.Year, &dd.StorageDrives,
 		&dd.WeightKg, &dd.Notes, &dd.State, &vCreated,
@@ -80,32 +80,19 @@ func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (
 	if err != nil {
 		return TagView{}, fmt.Errorf("tag view %s: %w", code, notFound(err, "error.tag_unknown"))
 	}
-	t.Code, t.CreatedAt = tag.Code(rawCode), tagCreated
-	if linkedAt.Valid {
-		t.LinkedAt = &linkedAt.Time
-	}
-	if !deviceID.Valid {
+	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(rawCode), tagCreated, linkedAt
+	if deviceID == nil {
 		var kind string
-		if err := db.sql.QueryRowContext(ctx, `SELECT b.organisation_id, o.kind FROM tag_batches b
+		if err := db.pool.QueryRow(ctx, `SELECT b.organisation_id, o.kind FROM tag_batches b
 			JOIN organisations o ON o.id = b.organisation_id WHERE b.id = $1`, t.BatchID).Scan(&t.OrgID, &kind); err != nil {
 			return TagView{}, fmt.Errorf("owner of tag %s: %w", code, err)
 		}
 		out.OwnerKind = account.OrgKind(kind)
 		return out, nil
 	}
-	t.DeviceID = &deviceID.Int64
-	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = vCreated.Time, vUpdated.Time, stateSince.Time, rawCode
-	if ram.Valid {
-		n := int(ram.Int64)
-		dd.Specs.RAMGB = &n
-	}
-	if battery.Valid {
-		n := int(battery.Int64)
-		dd.Specs.BatteryHealthPct = &n
-	}
-	if screen.Valid {
-		dd.Specs.ScreenInches = &screen.Float64
-	}
+	t.DeviceID = deviceID
+	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = deref(vCreated), deref(vUpdated), deref(stateSince), rawCode
+	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct, dd.Specs.ScreenInches = ram, battery, screen
 	if drives != nil {
 		if err := json.Unmarshal(drives, &dd.Specs.Drives); err != nil {
 			return TagView{}, fmt.Errorf("drives of tag %s: %w", code, err)
@@ -113,4 +100,13 @@ func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (
 	}
 	out.Device = &dd
 	return out, nil
+}
+
+// deref is *p, or the zero value for nil (a NULL column).
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
 }

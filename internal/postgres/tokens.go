@@ -103,10 +103,10 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (*
 	var lastUsed *time.Time
 	var userEmail, userName *string
 	var orgAdmin *bool
-	// Every API request runs this: database/sql directly, one prepared
-	// statement, no GORM (devicepage.go says why).
+	// Every API request runs this: pgx directly, one prepared statement,
+	// no GORM nor database/sql (devicepage.go says why).
 	start := time.Now()
-	err := db.sql.QueryRowContext(ctx, `SELECT t.id, coalesce(t.user_id, 0), t.organisation_id, o.kind, o.name, t.scope, t.last_used_at,
+	err := db.pool.QueryRow(ctx, `SELECT t.id, coalesce(t.user_id, 0), t.organisation_id, o.kind, o.name, t.scope, t.last_used_at,
 			u.email, u.name, u.org_admin
 		FROM api_tokens t JOIN organisations o ON o.id = t.organisation_id LEFT JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND o.active AND (t.user_id IS NULL OR u.organisation_id = t.organisation_id)`,
@@ -124,7 +124,7 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (*
 	p.ReadOnly = scope != "write" || p.Role() == account.RoleObservatory
 	if lastUsed == nil || now.Sub(*lastUsed) > touchEvery {
 		start = time.Now()
-		_, err := db.sql.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now, p.TokenID)
+		_, err := db.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now, p.TokenID)
 		db.traced(ctx, "touch token", start, err)
 		if err != nil {
 			return nil, fmt.Errorf("touch token: %w", translate(err))

@@ -54,3 +54,32 @@ func BenchmarkDevicePage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTagJSON is the JSON lookup by tag code served in process, as
+// BenchmarkTagLookup's json target makes it (bearer token, TagView, an
+// 860-byte answer sent uncompressed): CPU per request without network or
+// load.
+func BenchmarkTagJSON(b *testing.B) {
+	env, stop := startBenchServer(b)
+	defer stop()
+	inv := seedBenchInventory(b, env)
+	tech := inv.Techs[0]
+	h := env.Server.Handler()
+	b.ReportAllocs()
+	n := 0
+	cpu := loadtest.CPUTime()
+	for b.Loop() {
+		d := tech.Devices[n%len(tech.Devices)]
+		n++
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/tags/"+d.Code, nil)
+		req.Header.Set("Authorization", "Bearer "+tech.Token)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("tag %s: %d", d.Code, rec.Code)
+		}
+	}
+	b.ReportMetric(float64(loadtest.CPUTime()-cpu)/float64(b.N)/1e3, "cpu-us/op")
+}

@@ -5,7 +5,6 @@
 package server
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
@@ -24,7 +22,6 @@ import (
 	"github.com/berriz/berriz/storage"
 	"github.com/berriz/berriz/web"
 	"github.com/labstack/echo/v5"
-	"github.com/labstack/echo/v5/middleware"
 )
 
 // Deps are what the server is wired with, by hand, in cmd/berriz and in
@@ -131,26 +128,7 @@ func New(d Deps) (*Server, error) {
 		s.recoverPanics,
 		s.limitBody,
 		s.authenticate,
-		middleware.GzipWithConfig(middleware.GzipConfig{
-			// Static files are stored pre-compressed; metrics and probes
-			// are tiny or already handled by the scraper.
-			Skipper: func(c *echo.Context) bool {
-				p := c.Request().URL.Path
-				return strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz"
-			},
-			// An answer that fits one TCP segment (~1,400 bytes of
-			// payload on a 1,500-byte MTU) costs one packet compressed or
-			// not: compressing it saves the network nothing and costs the
-			// server the compressor's setup and flush, a good part of a
-			// small JSON answer's CPU (docs/benchmarks.md). Beyond one
-			// segment, every byte saved counts (ECODESIGN.md).
-			MinLength: 1400,
-			// BestSpeed: pages and API answers are a few kilobytes, where
-			// it costs half the CPU of the default level for 5–10% more
-			// bytes (the default level also clears 640 KB of match tables
-			// for every response); see docs/benchmarks.md.
-			Level: gzip.BestSpeed,
-		}),
+		gzipMiddleware, // gzip.go
 	)
 	s.mount(e)
 	s.echo = e
