@@ -71,12 +71,12 @@ func activeFactorSet(g *gorm.DB) (id, version string, err error) {
 }
 
 // donorReportQuery reads each device of the donor's donations declared in
-// [from, to): the latest confirmed delivery of a delivered device (the
+// [from, to), with its declared year (the décret's ten-year rule): the latest confirmed delivery of a delivered device (the
 // beneficiary's kind and the request's delivery commune, no person), the
 // latest erasure certificate, the recycling batch's certificate once
 // handed over, and the sum of the device's current results of the set.
 const donorReportQuery = `SELECT v.id, v.donation_id, coalesce(t.code, ''), v.category, v.brand, v.model, v.serial,
-	v.weight_kg::float8, v.state, coalesce(del.kind, ''), coalesce(del.commune, ''), del.day,
+	v.weight_kg::float8, v.year, v.state, coalesce(del.kind, ''), coalesce(del.commune, ''), del.day,
 	coalesce(ec.number, ''), coalesce(ec.verify_token, ''), coalesce(rb.certificate_ref, ''), coalesce(rb.recycler, ''),
 	er.n, coalesce(er.net, 0), coalesce(er.low, 0), coalesce(er.high, 0), coalesce(er.estimated, 0)
 FROM devices v JOIN donations d ON d.id = v.donation_id
@@ -123,16 +123,21 @@ func (db *DB) DonorReport(ctx context.Context, org int64, year int, scope Donati
 		var (
 			d              report.Device
 			day            sql.NullTime
+			made           sql.NullInt32
 			token          string
 			n, estimated   int
 			net, low, high float64
 		)
-		if err := rows.Scan(&d.ID, &d.Donation, &d.Tag, &d.Category, &d.Brand, &d.Model, &d.Serial, &d.WeightKg, &d.State,
+		if err := rows.Scan(&d.ID, &d.Donation, &d.Tag, &d.Category, &d.Brand, &d.Model, &d.Serial, &d.WeightKg, &made, &d.State,
 			&d.BeneficiaryKind, &d.Commune, &day, &d.ErasureCertificate, &token, &d.RecyclingCertificate, &d.Recycler,
 			&n, &net, &low, &high, &estimated); err != nil {
 			return out, fmt.Errorf("donor report %d/%d: %w", org, year, err)
 		}
 		d.Tag = printedTag(d.Tag)
+		if made.Valid {
+			y := int(made.Int32)
+			d.Year = &y
+		}
 		d.Fate = report.FateOf(d.State)
 		if day.Valid {
 			t := day.Time

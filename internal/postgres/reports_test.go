@@ -61,10 +61,28 @@ func TestDonorReport(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 
+	// The décret n° 2023-266 indicator: the 2015 desktop (eleven years old
+	// when given in 2026) is left out, the 2016 monitor (ten) and the
+	// tablet without a year stay; A = 3; objective 50 % from 2025, so
+	// reached up to a stock of 6.
+	dec := sum.Decret
+	if dec.Counted != 6 || dec.Reused != 3 || dec.Recovered != 1 || dec.Pending != 2 || dec.WithoutYear != 1 ||
+		dec.ExcludedOld != 1 || dec.ExcludedCategory != 0 || dec.ObjectivePct == nil || *dec.ObjectivePct != 50 ||
+		dec.StockAtMost == nil || *dec.StockAtMost != 6 || dec.Stock != nil {
+		t.Fatalf("décret %+v", dec)
+	}
+	if d1.Year == nil || *d1.Year != 2019 || r.Devices[2].Year != nil || r.Devices[2].DecretExclusion != "" ||
+		r.Devices[3].DecretExclusion != report.ExcludedOld || r.Devices[4].DecretExclusion != "" ||
+		r.Devices[4].WEEECategory != report.WEEEScreens || r.Devices[3].WEEECategory != report.WEEESmallIT {
+		t.Fatalf("devices' years and exclusions %+v", r.Devices)
+	}
+
 	// The operator reaches every donor; the 2025 report holds that year's
 	// device only.
 	old, err := db.DonorReport(ctx, s.Donor, 2025, postgres.DonationScope{}, now, check)
-	if err != nil || len(old.Devices) != 1 || old.Devices[0].Serial != "SN-2025" || old.Summary.ReuseRatePct != nil {
+	if err != nil || len(old.Devices) != 1 || old.Devices[0].Serial != "SN-2025" || old.Summary.ReuseRatePct != nil ||
+		old.Summary.Decret.ObjectivePct == nil || *old.Summary.Decret.ObjectivePct != 50 || old.Summary.Decret.Pending != 1 ||
+		old.Summary.Decret.WithoutYear != 1 || old.Summary.Decret.StockAtMost != nil {
 		t.Fatalf("2025: %+v, %v", old, err)
 	}
 	// Another donor, a workshop, a non-donor organisation: not found.
@@ -95,6 +113,47 @@ func TestReuseRate(t *testing.T) {
 	}{{3, 5, 60, true}, {1, 3, 33.3, true}, {2, 3, 66.7, true}, {0, 0, 0, false}, {0, 4, 0, true}} {
 		if pct, ok := report.ReuseRate(c.reused, c.settled); pct != c.pct || ok != c.ok {
 			t.Errorf("ReuseRate(%d, %d) = %v, %v", c.reused, c.settled, pct, ok)
+		}
+	}
+}
+
+// The report of each year carries that year's objective of décret
+// n° 2023-266 (article 3): none in 2022, 25 % in 2023, 35 % in 2024.
+func TestDonorReportDecretObjectives(t *testing.T) {
+	db := pgtest.MustDB(t)
+	s := pgtest.MustDonorSeed(t, db.SQL())
+	ctx := context.Background()
+	for _, at := range []string{"2022-05-02 10:00:00+02", "2023-05-02 10:00:00+02", "2024-05-02 10:00:00+02"} {
+		var donation int64
+		if err := db.SQL().QueryRowContext(ctx, `INSERT INTO donations (donor_org_id, workshop_org_id, state, title, created_at)
+			VALUES ($1, $2, 'received', 'Lot', $3) RETURNING id`, s.Donor, s.Workshop, at).Scan(&donation); err != nil {
+			t.Fatal(err)
+		}
+		// Made in 2012: over ten years old in 2023 and 2024, not in 2022.
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO devices (donation_id, line, category, year, weight_kg, state)
+			VALUES ($1, 1, 'laptop', 2012, 2, 'delivered')`, donation); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		year, objective, counted, old int
+	}{{2022, 0, 1, 0}, {2023, 25, 0, 1}, {2024, 35, 0, 1}} {
+		r, err := db.DonorReport(ctx, s.Donor, c.year, postgres.DonationScope{DonorOrgID: s.Donor}, now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := r.Summary.Decret
+		if got := 0; d.ObjectivePct != nil {
+			got = *d.ObjectivePct
+			if got != c.objective {
+				t.Errorf("%d: objective %d, want %d", c.year, got, c.objective)
+			}
+		} else if c.objective != 0 {
+			t.Errorf("%d: no objective, want %d", c.year, c.objective)
+		}
+		if d.Counted != c.counted || d.ExcludedOld != c.old || d.Reused != c.counted {
+			t.Errorf("%d: décret %+v", c.year, d)
 		}
 	}
 }

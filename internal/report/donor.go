@@ -1,7 +1,8 @@
 // Package report owns the donor report: what became of each device a donor
 // organisation gave in a year (its fate, its certificates, its avoided
-// emissions) and the reuse rate public bodies must prove under décret
-// 2023-266, with its CSV and PDF renderings. The store gathers the rows;
+// emissions), berriz's reuse rate over them, and the indicator public
+// bodies must report under décret n° 2023-266 (decret.go), with its CSV
+// and PDF renderings. The store gathers the rows;
 // this package decides what they mean and how they are written. Standard
 // library and internal/pdf only, no I/O beyond the writer it is given.
 package report
@@ -90,8 +91,10 @@ type Device struct {
 	Model    string  `json:"model"`
 	Serial   string  `json:"serial"`
 	WeightKg float64 `json:"weight_kg"`
-	State    string  `json:"state"`
-	Fate     Fate    `json:"fate"`
+	// Year is the device's year as the donor declared it, nil if unknown.
+	Year  *int   `json:"year"`
+	State string `json:"state"`
+	Fate  Fate   `json:"fate"`
 	// Delivered devices: the beneficiary's kind (school, association,
 	// social_structure), the delivery commune (INSEE) and the day.
 	BeneficiaryKind string     `json:"beneficiary_kind,omitempty"`
@@ -105,6 +108,11 @@ type Device struct {
 	RecyclingCertificate string     `json:"recycling_certificate,omitempty"`
 	Recycler             string     `json:"recycler,omitempty"`
 	Emissions            *Emissions `json:"emissions,omitempty"`
+	// The décret n° 2023-266 view (decret.go): the R. 543-172 category
+	// ("" when unassigned) and why the device is left out of the décret's
+	// calculation ("category", "over_ten_years"; "" when it counts).
+	WEEECategory    string `json:"weee_category"`
+	DecretExclusion string `json:"decret_exclusion"`
 }
 
 // DonorReport is a donor organisation's report for one calendar year
@@ -143,6 +151,8 @@ type Summary struct {
 	WithResult   int     `json:"with_result"`
 	Consolidated int     `json:"consolidated"`
 	WeightKg     float64 `json:"weight_kg"` // of every device given
+	// Decret is the indicator of décret n° 2023-266 (decret.go).
+	Decret Decret `json:"decret_2023_266"`
 }
 
 // ReuseRate is the share of settled devices that were reused, in percent
@@ -194,6 +204,7 @@ func (r *DonorReport) Summarize() {
 	}
 	s.NetKg, s.LowKg, s.HighKg = round1(s.NetKg), round1(s.LowKg), round1(s.HighKg)
 	s.WeightKg = math.Round(s.WeightKg*1000) / 1000
+	s.Decret = r.summarizeDecret()
 	r.Summary = s
 }
 

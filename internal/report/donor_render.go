@@ -16,7 +16,7 @@ import (
 var CSVHeader = []string{"donation_id", "device_id", "tag", "category", "brand", "model", "serial", "weight_kg",
 	"state", "fate", "reused", "beneficiary_kind", "delivery_commune", "delivered_on", "erasure_certificate",
 	"erasure_check_url", "recycling_certificate", "recycler", "net_kg_co2e", "low_kg_co2e", "high_kg_co2e",
-	"emissions_status", "factor_set", "method_version"}
+	"emissions_status", "factor_set", "method_version", "year", "weee_category", "decret_exclusion"}
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula.
 func csvSafe(v string) string {
@@ -24,6 +24,13 @@ func csvSafe(v string) string {
 		return "'" + v
 	}
 	return v
+}
+
+func yearText(y *int) string {
+	if y == nil {
+		return ""
+	}
+	return strconv.Itoa(*y)
 }
 
 func kg(v float64) string { return strconv.FormatFloat(round1(v), 'f', 1, 64) }
@@ -46,7 +53,8 @@ func (r DonorReport) WriteCSV(w io.Writer) error {
 			csvSafe(d.Brand), csvSafe(d.Model), csvSafe(d.Serial), strconv.FormatFloat(d.WeightKg, 'f', -1, 64),
 			d.State, string(d.Fate), strconv.FormatBool(d.Fate.Reused()), d.BeneficiaryKind, d.Commune, delivered,
 			d.ErasureCertificate, d.ErasureCheckURL, csvSafe(d.RecyclingCertificate), csvSafe(d.Recycler),
-			net, low, high, status, r.FactorSet, r.MethodVersion}); err != nil {
+			net, low, high, status, r.FactorSet, r.MethodVersion, yearText(d.Year), d.WEEECategory,
+			d.DecretExclusion}); err != nil {
 			return err
 		}
 	}
@@ -128,6 +136,17 @@ func (r DonorReport) PDF(w Wording) ([]byte, error) {
 	f.Text(rate, pdf.Style{Font: pdf.Bold, Size: 11})
 	f.Space(2)
 	f.Text(w.t("reports.reuse.definition"), pdf.Style{Size: 9})
+
+	heading("reports.decret.title")
+	for i, line := range w.DecretLines(r) {
+		st := pdf.Style{Size: 10}
+		if i == 0 {
+			st.Font = pdf.Bold
+		}
+		f.Text(line, st)
+		f.Space(2)
+	}
+	f.Text(w.t("reports.decret.definition"), pdf.Style{Size: 9})
 
 	heading("reports.fates.title")
 	counts := map[Fate]int{Delivered: s.Delivered, Prepared: s.Prepared, Recycled: s.Recycled, Dismantled: s.Dismantled,

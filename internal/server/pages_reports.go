@@ -15,9 +15,9 @@ import (
 )
 
 // The donor report (docs/donor-report.md): a donor organisation's devices
-// of one year, their fate, certificates and avoided emissions, and the
-// reuse rate of décret 2023-266, as an HTML summary, a PDF and a CSV,
-// generated on demand from the current data (never stored). A donor
+// of one year, their fate, certificates and avoided emissions, berriz's
+// reuse rate and the indicator of décret 2023-266, as an HTML summary, a
+// PDF and a CSV, generated on demand from the current data (never stored). A donor
 // reaches its own organisation's reports; the operator picks any donor
 // organisation; anyone else, or another donor's organisation, gets not
 // found.
@@ -121,6 +121,25 @@ func (s *Server) loadDonorReport(c *echo.Context) (report.DonorReport, error) {
 	return s.store.DonorReport(c.Request().Context(), org, year, scope, s.now(), s.checkURL)
 }
 
+// applyStock reads B, the donor's stock of reformed equipment on 1
+// January (query "stock", never stored), into the report's décret
+// indicator; absent, the report says up to which stock the objective is
+// reached.
+func applyStock(c *echo.Context, r *report.DonorReport) error {
+	v := strings.TrimSpace(c.QueryParam("stock"))
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > report.MaxStock {
+		f := berriz.FieldErrors{}
+		f.Add("stock", "reports.decret.error.stock")
+		return f.Err()
+	}
+	r.WithStock(n)
+	return nil
+}
+
 // reportWording writes reports in lang.
 func (s *Server) reportWording(lang i18n.Lang) report.Wording {
 	return report.Wording{Lang: string(lang),
@@ -142,6 +161,10 @@ type donorReportPage struct {
 	Rows                         []reportDeviceRow
 	More                         int
 	PDF, CSV, Method             string
+	// The décret's indicator in words, and the stock form's value and
+	// error.
+	Decret            []string
+	Stock, StockError string
 }
 
 func (s *Server) donorReportPage(c *echo.Context) error {
@@ -151,7 +174,12 @@ func (s *Server) donorReportPage(c *echo.Context) error {
 	}
 	lang := langOf(c)
 	w := s.reportWording(lang)
-	d := donorReportPage{DonorReport: r, Net: decimalText(lang, r.Summary.NetKg), Low: decimalText(lang, r.Summary.LowKg),
+	stock := strings.TrimSpace(c.QueryParam("stock"))
+	stockErr := ""
+	if err := applyStock(c, &r); err != nil {
+		stockErr = s.cat.T(lang, "reports.decret.error.stock", nil)
+	}
+	d := donorReportPage{DonorReport: r, Decret: w.DecretLines(r), Stock: stock, StockError: stockErr, Net: decimalText(lang, r.Summary.NetKg), Low: decimalText(lang, r.Summary.LowKg),
 		High: decimalText(lang, r.Summary.HighKg), Weight: decimalText(lang, r.Summary.WeightKg)}
 	if r.Summary.ReuseRatePct != nil {
 		d.Rate = decimalText(lang, *r.Summary.ReuseRatePct)
@@ -171,6 +199,9 @@ func (s *Server) donorReportPage(c *echo.Context) error {
 	}
 	base := reportPath(r.Org.ID, r.Year)
 	d.PDF, d.CSV = localURL(lang, base+"/report.pdf"), localURL(lang, base+"/report.csv")
+	if r.Summary.Decret.Stock != nil { // the PDF states the same B
+		d.PDF += "?stock=" + strconv.Itoa(*r.Summary.Decret.Stock)
+	}
 	return s.render(c, http.StatusOK, "donor_report", "reports.show.title", d)
 }
 
@@ -182,6 +213,9 @@ func reportFileName(r report.DonorReport, ext string) string {
 func (s *Server) donorReportPDF(c *echo.Context) error {
 	r, err := s.loadDonorReport(c)
 	if err != nil {
+		return err
+	}
+	if err := applyStock(c, &r); err != nil {
 		return err
 	}
 	doc, err := r.PDF(s.reportWording(langOf(c)))
@@ -216,6 +250,9 @@ func (s *Server) donorReportCSV(c *echo.Context) error {
 func (s *Server) apiDonorReport(c *echo.Context) error {
 	r, err := s.loadDonorReport(c)
 	if err != nil {
+		return err
+	}
+	if err := applyStock(c, &r); err != nil {
 		return err
 	}
 	return apiJSON(c, http.StatusOK, r)

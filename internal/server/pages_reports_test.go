@@ -57,6 +57,34 @@ func TestDonorReportDownloads(t *testing.T) {
 		!strings.Contains(body, "7KQ2-M9XD") || !strings.Contains(body, "décret n° 2023-266") {
 		t.Fatalf("page: %d\n%s", resp.StatusCode, body)
 	}
+	// The décret's indicator: without B, the stock up to which the 2026
+	// objective (50 %) is reached with A = 3; the exclusions; the articles.
+	for _, want := range []string{"Objectif de 50 % atteint si votre stock de matériels informatiques réformés au 1er janvier 2026 ne dépassait pas 6 appareils.",
+		"Objectif 2026 (article 3)", "Appareils comptés : 6, dont 3 remis ou préparés en vue du réemploi (A)",
+		"Exclus du calcul : 1 de plus de dix ans à la date du don, 0 hors catégories 2° et 6°. Sans année déclarée : 1,",
+		"article R. 543-172 du code de l", `name="stock"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// With B stated: the rate and whether the objective is reached, the
+	// PDF link keeping B; a wrong B is shown as a field error.
+	for stock, wants := range map[string][]string{
+		"5": {"Taux du décret pour 2026 : 60 % (3 appareils réemployés ÷ 5 appareils en stock au 1er janvier", "Objectif de 50 % atteint.",
+			"/report.pdf?stock=5", `value="5"`},
+		"7":   {"Taux du décret pour 2026 : 42,9 % (3 appareils réemployés ÷ 7", "Objectif de 50 % non atteint."},
+		"abc": {`aria-invalid="true"`, "Indiquez un nombre entier", "ne dépassait pas 6 appareils"},
+	} {
+		resp, body := f.donor.Get(f.base + "?stock=" + stock)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stock %s: %d", stock, resp.StatusCode)
+		}
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				t.Errorf("stock %s: page lacks %q", stock, want)
+			}
+		}
+	}
 
 	resp, body = f.donor.Get(f.base + "/report.csv")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
@@ -67,7 +95,7 @@ func TestDonorReportDownloads(t *testing.T) {
 		t.Fatalf("csv rows %d, %v\n%s", len(rows), err, body)
 	}
 	if strings.Join(rows[0], ",") != strings.Join(report.CSVHeader, ",") || rows[0][0] != "donation_id" ||
-		rows[0][len(rows[0])-1] != "method_version" {
+		rows[0][len(rows[0])-1] != "decret_exclusion" {
 		t.Fatalf("csv header %v", rows[0])
 	}
 	col := map[string]int{}
@@ -78,7 +106,8 @@ func TestDonorReportDownloads(t *testing.T) {
 	for k, want := range map[string]string{"tag": "7KQ2-M9XD", "category": "laptop", "serial": "SN-D1", "fate": "delivered",
 		"reused": "true", "beneficiary_kind": "school", "delivery_commune": "64102", "delivered_on": "2026-05-04",
 		"erasure_certificate": "BRZ-E-2026-000001", "net_kg_co2e": "73.6", "low_kg_co2e": "45.2", "high_kg_co2e": "140.4",
-		"emissions_status": "estimated", "factor_set": "fr-ademe-2025"} {
+		"emissions_status": "estimated", "factor_set": "fr-ademe-2025", "year": "2019", "weee_category": "2",
+		"decret_exclusion": ""} {
 		if first[col[k]] != want {
 			t.Errorf("csv first row %s = %q, want %q", k, first[col[k]], want)
 		}
@@ -90,6 +119,10 @@ func TestDonorReportDownloads(t *testing.T) {
 		recycled[col["net_kg_co2e"]] != "" || declared[col["fate"]] != "declared" || declared[col["serial"]] != "SN-D7" {
 		t.Errorf("csv rows %v / %v", recycled, declared)
 	}
+	if tablet := rows[3]; tablet[col["year"]] != "" || tablet[col["decret_exclusion"]] != "" ||
+		recycled[col["year"]] != "2015" || recycled[col["weee_category"]] != "6" || recycled[col["decret_exclusion"]] != "over_ten_years" {
+		t.Errorf("csv décret columns %v / %v", tablet, recycled)
+	}
 	if strings.Contains(body, "Jules Ferry") || strings.Contains(body, "Lagunak") || strings.Contains(body, "SN-OTHER") {
 		t.Errorf("csv names a beneficiary or another donor's device:\n%s", body)
 	}
@@ -97,7 +130,7 @@ func TestDonorReportDownloads(t *testing.T) {
 	if _, err := exec.LookPath("pdftotext"); err != nil {
 		t.Skip("pdftotext (poppler-utils) is missing")
 	}
-	resp, body = f.donor.Get(f.base + "/report.pdf")
+	resp, body = f.donor.Get(f.base + "/report.pdf?stock=5")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("pdf: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -106,8 +139,9 @@ func TestDonorReportDownloads(t *testing.T) {
 		"décret n° 2023-266", "123,6 kg CO2e évités (fourchette 75,2 – 240,4) pour 2 appareils remis, dont 1 consolidés",
 		"7KQ2-M9XD", "SN-D1", "BRZ-E-2026-000001", "WEEE-2026-017", "Établissement scolaire,", "commune 64102",
 		"Association, commune 64483", "73,6 kg (45,2 –", "50 kg (30 – 100),", "estimé", "consolidé", "Démonté pour pièces",
-		"fr-ademe-2025",
-		"page 1 sur 1"} {
+		"fr-ademe-2025", "Taux du décret pour 2026 : 60 % (3 appareils réemployés ÷ 5", "Objectif de 50 % atteint.",
+		"Objectif 2026 (article 3)", "Exclus du calcul : 1 de plus de dix ans", "R. 543-172", "(article 1)",
+		"page 1 sur 2", "page 2 sur 2"} { // the décret's section moves the devices' table on
 		if !strings.Contains(text, want) {
 			t.Errorf("pdf lacks %q:\n%s", want, text)
 		}
@@ -165,5 +199,17 @@ func TestDonorReportAccess(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &r); err != nil || r.Summary.ReuseRatePct == nil || *r.Summary.ReuseRatePct != 60 ||
 		len(r.Devices) != 7 || r.Summary.NetKg != 123.6 {
 		t.Errorf("api report %v: %s", err, body)
+	}
+	_, body = f.donorAPI.Get(api + "?stock=7")
+	r = report.DonorReport{}
+	if err := json.Unmarshal([]byte(body), &r); err != nil || r.Summary.Decret.Stock == nil || *r.Summary.Decret.Stock != 7 ||
+		r.Summary.Decret.RatePct == nil || *r.Summary.Decret.RatePct != 42.9 || r.Summary.Decret.Reached == nil ||
+		*r.Summary.Decret.Reached || r.Summary.Decret.Reused != 3 || r.Devices[3].DecretExclusion != "over_ten_years" {
+		t.Errorf("api report with stock %v: %s", err, body)
+	}
+	for _, path := range []string{api + "?stock=-1", api + "?stock=abc", api + "/report.pdf?stock=2000000"} {
+		if resp, body := f.donorAPI.Get(path, "Accept", "application/json"); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET %s = %d, want 400\n%.300s", path, resp.StatusCode, body)
+		}
 	}
 }

@@ -21,7 +21,10 @@ import (
 //	line 7 laptop declared
 //
 // Reused 3 of 5 settled: a reuse rate of 60.0 %. Net 123.6 kg CO2e
-// (75.2–240.4). The donor also gave one device in 2025; another donor
+// (75.2–240.4). Declared years (décret n° 2023-266's ten-year rule):
+// 2019, 2016 (ten years: counted), none, 2015 (eleven: excluded), 2018,
+// 2020, 2021; so the décret counts 6 devices, 3 reused (A), 1 without a
+// year. The donor also gave one device in 2025; another donor
 // gave one in 2026.
 type DonorSeed struct {
 	Donor, OtherDonor, Workshop, School, Association int64
@@ -78,6 +81,11 @@ func MustDonorSeed(t testing.TB, db *sql.DB) DonorSeed {
 		device(d26, 5, "monitor_24", "Dell", "P2419H", "SN-D5", 4.5, "dismantled"),
 		device(d26, 6, "laptop", "HP", "EliteBook 840", "SN-D6", 2, "received"),
 		device(d26, 7, "laptop", "Acer", "TravelMate", "SN-D7", 2, "declared"),
+	}
+	for i, y := range []int{2019, 2016, 0, 2015, 2018, 2020, 2021} {
+		if y != 0 {
+			exec(`UPDATE devices SET year = $1 WHERE id = $2`, y, s.Devices[i])
+		}
 	}
 	device(donation(s.Donor, "2025-06-01 10:00:00+02"), 1, "laptop", "Dell", "Latitude 7480", "SN-2025", 2, "received")
 	device(donation(s.OtherDonor, "2026-04-01 10:00:00+02"), 1, "laptop", "Dell", "Latitude 3310", "SN-OTHER", 2, "received")
