@@ -13,9 +13,10 @@ func (db *DB) NotifyOrgForTest(ctx context.Context, orgID int64, n Notice) error
 }
 
 // SetCubeBatch sets how many cube rows one statement of the totals reads,
-// and returns a function that restores it.
+// and a page summed by commune to end at the first commune's end, and
+// returns a function that restores them.
 func SetCubeBatch(n int) (restore func()) {
-	old := cubeBatch
-	cubeBatch = n
-	return func() { cubeBatch = old }
+	oldBatch, oldPage := cubeBatch, pageRows
+	cubeBatch, pageRows = n, 1
+	return func() { cubeBatch, pageRows = oldBatch, oldPage }
 }

@@ -19,12 +19,19 @@ const observatoryLockID = 0x6f6273657276 // "observ"
 // cuboids are the dimension sets (TotalsDim bits) the cube keeps: all 32
 // combinations, so that the cuboid a query reads keeps exactly the
 // dimensions it groups or filters by — one row per group, set and method
-// version, in key order — and a page of any grouping is a range of the key
-// (at a million devices: 1.3 million rows, the finest cuboid 364,000).
+// version, in key order — and a page of any grouping is a range of the key;
+// and for each one with the month, its cuboid of years (yearBit), so that
+// a range of months without grouping by month reads a row per whole year
+// rather than one per month.
 var cuboids = func() []int {
-	out := make([]int, 32)
-	for m := range out {
-		out[m] = m
+	out := make([]int, 0, 48)
+	for m := range 32 {
+		out = append(out, m)
+	}
+	for m := range 32 {
+		if m&1 != 0 {
+			out = append(out, m|yearBit)
+		}
 	}
 	return out
 }()
@@ -53,20 +60,32 @@ func cubeInsertSQL(source, orderBy string) string {
 	for _, c := range cuboids {
 		var cols []string
 		for i, d := range TotalsDims {
-			if c&(1<<i) != 0 {
-				cols = append(cols, string(d))
+			if c&(1<<i) == 0 {
+				continue
 			}
+			if d == DimMonth && c&yearBit != 0 {
+				cols = append(cols, "year")
+				continue
+			}
+			cols = append(cols, string(d))
 		}
 		sets = append(sets, "("+strings.Join(cols, ", ")+")")
 	}
+	// g: the grouped columns as bits (year 32); a cuboid of years keeps
+	// the month bit too (g | g >> 5), its month column the year's first day.
 	return `INSERT INTO observatory_totals AS t (gset, ` + measureCols + `)
-		SELECT 31 - GROUPING(commune, beneficiary_kind, donor_kind, category, month),
-			coalesce(month, '0001-01-01'), coalesce(category, ''), coalesce(donor_kind, ''),
-			coalesce(beneficiary_kind, ''), coalesce(commune, ''), set_id, method_version,
-			sum(received), sum(refurbished), sum(delivered), sum(recycled), sum(dismantled), sum(diverted_kg),
-			sum(net_kg), sum(low_kg), sum(high_kg), sum(gross_kg), sum(results)
-		FROM ` + source + `
-		GROUP BY set_id, method_version, GROUPING SETS (` + strings.Join(sets, ", ") + `)` + orderBy + `
+		SELECT g | (g >> 5), coalesce(month, year, '0001-01-01'), category, donor_kind, beneficiary_kind, commune,
+			set_id, method_version, received, refurbished, delivered, recycled, dismantled, diverted_kg, net_kg,
+			low_kg, high_kg, gross_kg, results
+		FROM (SELECT 63 - GROUPING(year, commune, beneficiary_kind, donor_kind, category, month) AS g,
+			month, year, coalesce(category, '') AS category, coalesce(donor_kind, '') AS donor_kind,
+			coalesce(beneficiary_kind, '') AS beneficiary_kind, coalesce(commune, '') AS commune, set_id, method_version,
+			sum(received) AS received, sum(refurbished) AS refurbished, sum(delivered) AS delivered,
+			sum(recycled) AS recycled, sum(dismantled) AS dismantled, sum(diverted_kg) AS diverted_kg,
+			sum(net_kg) AS net_kg, sum(low_kg) AS low_kg, sum(high_kg) AS high_kg, sum(gross_kg) AS gross_kg,
+			sum(results) AS results
+		FROM (SELECT *, date_trunc('year', month)::date AS year FROM ` + source + `) f
+		GROUP BY set_id, method_version, GROUPING SETS (` + strings.Join(sets, ", ") + `)) c` + orderBy + `
 		ON CONFLICT (` + cubeKey + `) DO UPDATE SET
 			received = t.received + excluded.received, refurbished = t.refurbished + excluded.refurbished,
 			delivered = t.delivered + excluded.delivered, recycled = t.recycled + excluded.recycled,

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Reading the totals, one page at a time.
@@ -30,9 +29,15 @@ import (
 // thousandths (the cube's numeric sums have three decimals): no numeric to
 // float conversion in the database, exact sums in Go.
 
-// cubeBatch is how many cube rows one statement reads (a variable for the
-// tests, which read a row at a time to go through the batches' joins).
-var cubeBatch = 4096
+// cubeBatch is how many cube rows one statement reads, and pageRows how
+// many a page reads at most when it sums several rows per group by commune
+// (a month range over a cuboid grouped by commune): it then ends at the
+// first commune's end past that many rows, with fewer groups than its
+// limit. Variables for the tests, which read a few rows at a time.
+var (
+	cubeBatch = 4096
+	pageRows  = 2048
+)
 
 // keyOrder is the cube's key order of the dimensions (TotalsDims indexes):
 // commune, month, category, donor kind, beneficiary kind.
@@ -316,48 +321,112 @@ func (db *DB) ObservatoryTotals(ctx context.Context, q TotalsQuery) (Totals, err
 	return out, nil
 }
 
-// withPgx runs fn on one pooled connection through pgx itself: binary
+// withPgx runs fn on one connection of the pool through pgx itself: binary
 // columns scanned into typed fields, without database/sql's conversion by
 // reflection of each of thousands of rows × 18 columns.
 func (db *DB) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
-	conn, err := db.sql.Conn(ctx)
+	c, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
+	defer c.Release()
+	return fn(c.Conn())
 }
+
+// yearBit marks the cuboids of years: their month column holds January 1st
+// of a year and their rows sum that year's months (gset = the month
+// cuboid's bits | yearBit).
+const yearBit = 32
+
+// monthPart is a part of the cube a query reads: a cuboid's rows with their
+// month column between two dates (inclusive, YYYY-MM-DD).
+type monthPart struct {
+	gset     int
+	from, to string
+}
+
+// monthParts splits q's reading of cuboid gset (which keeps the month)
+// when q has a month range without grouping by month: the whole years in
+// the range from the cuboid of years, the months before and after them
+// from the cuboid of months (a range of three years reads 3 rows per group,
+// not 36). constMonth is the month column's one value when a single month
+// or a single year is read (one row per group: exact), else "".
+func (q TotalsQuery) monthParts(gset int) (parts []monthPart, constMonth string) {
+	from, to := q.From, q.To
+	if from == "" {
+		from = "0001-01"
+	}
+	if to == "" {
+		to = "9999-12"
+	}
+	if from == to {
+		return []monthPart{{gset, from + "-01", to + "-01"}}, from + "-01"
+	}
+	if slices.Contains(q.GroupBy, DimMonth) {
+		return []monthPart{{gset, from + "-01", to + "-01"}}, ""
+	}
+	fy, ty := from[:4], to[:4]
+	firstFull, lastFull := fy, ty // whole years: [firstFull, lastFull]
+	if from[5:] != "01" {
+		firstFull = yearAfter(fy)
+	}
+	if to[5:] != "12" {
+		lastFull = yearBefore(ty)
+	}
+	if firstFull > lastFull { // no whole year: months only (one or two years)
+		return []monthPart{{gset, from + "-01", to + "-01"}}, ""
+	}
+	if from[5:] != "01" {
+		parts = append(parts, monthPart{gset, from + "-01", fy + "-12-01"})
+	}
+	parts = append(parts, monthPart{gset | yearBit, firstFull + "-01-01", lastFull + "-01-01"})
+	if to[5:] != "12" {
+		parts = append(parts, monthPart{gset, ty + "-01-01", to + "-01"})
+	}
+	if len(parts) == 1 && firstFull == lastFull {
+		constMonth = firstFull + "-01-01"
+	}
+	return parts, constMonth
+}
+
+func yearAfter(y string) string  { n, _ := strconv.Atoi(y); return fmt.Sprintf("%04d", n+1) }
+func yearBefore(y string) string { n, _ := strconv.Atoi(y); return fmt.Sprintf("%04d", n-1) }
 
 // cubeTotals reads one page of q's answer from the cube and the deltas.
 func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version string) (Totals, error) {
 	gset := q.needMask()
 	exact := gset&^q.exactMask() == 0
+	parts := []monthPart{{gset: gset}}
+	constMonth := "0001-01-01"
+	if gset&DimMonth.bit() != 0 {
+		parts, constMonth = q.monthParts(gset)
+		exact = exact || constMonth != ""
+	}
 	gr := newGrouper(q)
-	// Conditions on the cube's and the deltas' columns alike.
+	// Conditions on the dimensions, for the cube and the deltas alike.
 	conds, args := []string{"set_id IN ('', $1)"}, []any{set}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	if q.From != "" {
-		conds = append(conds, "month >= "+arg(q.From+"-01")+"::date")
-	}
-	if q.To != "" {
-		conds = append(conds, "month <= "+arg(q.To+"-01")+"::date")
-	}
 	for i, v := range []string{q.Category, q.DonorKind, q.BeneficiaryKind, q.Commune} {
 		if v != "" {
 			conds = append(conds, string(TotalsDims[i+1])+" = "+arg(v))
 		}
 	}
-	filter := strings.Join(conds, " AND ")
-	nFilter := len(args)
+	dimFilter := strings.Join(conds, " AND ")
+	nDim := len(args)
+	for i, p := range parts {
+		if p.from != "" {
+			parts[i].from, parts[i].to = arg(p.from)+"::date", arg(p.to)+"::date"
+		}
+	}
 
-	// Where the read starts: after the cursor's group. In an exact cuboid a
+	// Where the read starts: after the cursor's group. In an exact read a
 	// group is one value of the key columns; otherwise a commune's rows are
 	// read again from its first (its groups up to the cursor are skipped).
 	start := ""
 	if q.After != nil {
 		switch {
 		case exact:
-			start = "(" + cubeKeyCols + ") > (" + strings.Join(cursorTuple(q, arg), ", ") + ")"
+			start = "(" + cubeKeyCols + ") > (" + strings.Join(cursorTuple(q, constMonth, arg), ", ") + ")"
 		case slices.Contains(q.GroupBy, DimCommune):
 			start = "commune >= " + arg(q.After[0])
 		}
@@ -365,21 +434,26 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	nStart := len(args)
 
 	var (
-		sealed []*totalsGroup
-		cur    chunk
-		curKey []byte // exact: the group being summed; otherwise the commune
-		r      factRow
-		dest   = r.scanDest()
-		more   = false
-		last   []any // the last row's full key, where the next batch starts
+		sealed  []*totalsGroup
+		cur     chunk
+		curKey  []byte // exact: the group being summed; otherwise the commune
+		r       factRow
+		dest    = r.scanDest()
+		more    = false
+		last    []any // the last row's full key, where the next batch starts
+		lastRow factRow
 	)
 	chunkByCommune := !exact && slices.Contains(q.GroupBy, DimCommune)
 	// A page of an exact cuboid reads about 1.5 rows per group (the counts,
 	// and the set's emissions where there are deliveries).
 	batch := cubeBatch
-	if exact && q.Limit > 0 {
+	switch {
+	case exact && q.Limit > 0:
 		batch = min(cubeBatch, 2*(q.Limit+1)+16)
+	case chunkByCommune && q.Limit > 0:
+		batch = min(cubeBatch, max(pageRows/2, 1))
 	}
+	read := 0 // rows read by this page
 	flush := func() {
 		for _, g := range cur.seal() {
 			if gr.past([]byte(g.key)) {
@@ -389,7 +463,7 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	}
 	for {
 		args = args[:nStart]
-		where := filter
+		where := dimFilter
 		if start != "" {
 			where += " AND " + start
 		}
@@ -398,8 +472,19 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 				"::date, " + arg(last[2]) + ", " + arg(last[3]) + ", " + arg(last[4]) + ", " + arg(last[5]) + ", " +
 				arg(last[6]) + ")"
 		}
-		rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_totals WHERE gset = `+strconv.Itoa(gset)+
-			` AND `+where+` ORDER BY `+cubeKeyCols+`, set_id, method_version LIMIT `+strconv.Itoa(batch), args...)
+		// One index scan per part, merged in key order (Merge Append).
+		selects := make([]string, len(parts))
+		for i, p := range parts {
+			selects[i] = `SELECT ` + factCols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.gset) + ` AND ` + where
+			if p.from != "" {
+				selects[i] += ` AND month BETWEEN ` + p.from + ` AND ` + p.to
+			}
+		}
+		sql := selects[0]
+		if len(selects) > 1 {
+			sql = `SELECT * FROM (` + strings.Join(selects, " UNION ALL ") + `) u`
+		}
+		rows, err := tx.Query(ctx, sql+` ORDER BY `+cubeKeyCols+`, set_id, method_version LIMIT `+strconv.Itoa(batch), args...)
 		if err != nil {
 			return Totals{}, err
 		}
@@ -421,17 +506,18 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 			}
 			if curKey != nil && string(boundary) != string(curKey) {
 				flush()
-				if q.Limit > 0 && len(sealed) > q.Limit {
+				if q.Limit > 0 && (len(sealed) > q.Limit || chunkByCommune && read >= pageRows && len(sealed) > 0) {
 					stop = true
 					break
 				}
 			}
+			read++
 			curKey = append(curKey[:0], boundary...)
 			if curKey == nil {
 				curKey = []byte{}
 			}
 			cur.add(key, &r)
-			last = []any{r.dims[4], r.month.Format(time.DateOnly), r.dims[1], r.dims[2], r.dims[3], r.set, r.mv}
+			lastRow = r
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -445,6 +531,8 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 			flush()
 			break
 		}
+		last = []any{lastRow.dims[4], lastRow.month.Format(time.DateOnly), lastRow.dims[1], lastRow.dims[2],
+			lastRow.dims[3], lastRow.set, lastRow.mv}
 	}
 
 	// The pending deltas, summed into the groups of this page: all of them
@@ -458,7 +546,16 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	for _, g := range sealed {
 		dc.byKey[g.key] = g
 	}
-	rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_deltas WHERE `+filter, args[:nFilter]...)
+	// The deltas' months (they are not cuboid rows).
+	args = args[:nDim]
+	deltaFilter := dimFilter
+	if q.From != "" {
+		deltaFilter += " AND month >= " + arg(q.From+"-01") + "::date"
+	}
+	if q.To != "" {
+		deltaFilter += " AND month <= " + arg(q.To+"-01") + "::date"
+	}
+	rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_deltas WHERE `+deltaFilter, args...)
 	if err != nil {
 		return Totals{}, err
 	}
@@ -483,9 +580,9 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 
 // cursorTuple renders the values of the cube's key columns at the cursor:
 // the cursor's value for a grouped dimension, the filter's for a filtered
-// one, the cuboid's constant ('' or the first month) for the others.
-func cursorTuple(q TotalsQuery, arg func(any) string) []string {
-	filters := [5]string{q.From, q.Category, q.DonorKind, q.BeneficiaryKind, q.Commune}
+// one, the month read (month) or the cuboid's constant (”) for the others.
+func cursorTuple(q TotalsQuery, month string, arg func(any) string) []string {
+	filters := [5]string{"", q.Category, q.DonorKind, q.BeneficiaryKind, q.Commune}
 	after := map[TotalsDim]string{}
 	for i, d := range q.keyDims() {
 		after[d] = q.After[i]
@@ -494,15 +591,17 @@ func cursorTuple(q TotalsQuery, arg func(any) string) []string {
 	for _, i := range keyOrder {
 		d := TotalsDims[i]
 		v, grouped := after[d]
+		if d == DimMonth {
+			if grouped {
+				v += "-01"
+			} else {
+				v = month
+			}
+			out = append(out, arg(v)+"::date")
+			continue
+		}
 		if !grouped {
 			v = filters[i]
-		}
-		if d == DimMonth {
-			if v == "" {
-				v = "0001-01"
-			}
-			out = append(out, arg(v+"-01")+"::date")
-			continue
 		}
 		out = append(out, arg(v))
 	}
