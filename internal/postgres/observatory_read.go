@@ -413,12 +413,6 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	}
 	dimFilter := strings.Join(conds, " AND ")
 	nDim := len(args)
-	for i, p := range parts {
-		if p.from != "" {
-			parts[i].from, parts[i].to = arg(p.from)+"::date", arg(p.to)+"::date"
-		}
-	}
-
 	// Where the read starts: after the cursor's group. In an exact read a
 	// group is one value of the key columns; otherwise a commune's rows are
 	// read again from its first (its groups up to the cursor are skipped).
@@ -433,16 +427,6 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	}
 	nStart := len(args)
 
-	var (
-		sealed  []*totalsGroup
-		cur     chunk
-		curKey  []byte // exact: the group being summed; otherwise the commune
-		r       factRow
-		dest    = r.scanDest()
-		more    = false
-		last    []any // the last row's full key, where the next batch starts
-		lastRow factRow
-	)
 	chunkByCommune := !exact && slices.Contains(q.GroupBy, DimCommune)
 	// A page of an exact cuboid reads about 1.5 rows per group (the counts,
 	// and the set's emissions where there are deliveries).
@@ -453,7 +437,25 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	case chunkByCommune && q.Limit > 0:
 		batch = min(cubeBatch, max(pageRows/2, 1))
 	}
-	read := 0 // rows read by this page
+	// Each part is read in key order by its own statements (one index
+	// scan, batch rows at a time) and the parts merged here: PostgreSQL
+	// sorts a UNION of them instead of merging.
+	base := append([]any(nil), args[:nStart]...)
+	readers := make([]*partReader, len(parts))
+	for i, p := range parts {
+		readers[i] = &partReader{part: p, where: dimFilter, base: base, batch: batch}
+		if start != "" {
+			readers[i].where += " AND " + start
+		}
+	}
+
+	var (
+		sealed []*totalsGroup
+		cur    chunk
+		curKey []byte // exact: the group being summed; otherwise the commune
+		more   = false
+		read   = 0 // rows read by this page
+	)
 	flush := func() {
 		for _, g := range cur.seal() {
 			if gr.past([]byte(g.key)) {
@@ -462,77 +464,35 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 		}
 	}
 	for {
-		args = args[:nStart]
-		where := dimFilter
-		if start != "" {
-			where += " AND " + start
-		}
-		if last != nil {
-			where += " AND (" + cubeKeyCols + ", set_id, method_version) > (" + arg(last[0]) + ", " + arg(last[1]) +
-				"::date, " + arg(last[2]) + ", " + arg(last[3]) + ", " + arg(last[4]) + ", " + arg(last[5]) + ", " +
-				arg(last[6]) + ")"
-		}
-		// One index scan per part, merged in key order (Merge Append).
-		selects := make([]string, len(parts))
-		for i, p := range parts {
-			selects[i] = `SELECT ` + factCols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.gset) + ` AND ` + where
-			if p.from != "" {
-				selects[i] += ` AND month BETWEEN ` + p.from + ` AND ` + p.to
-			}
-		}
-		sql := selects[0]
-		if len(selects) > 1 {
-			sql = `SELECT * FROM (` + strings.Join(selects, " UNION ALL ") + `) u`
-		}
-		rows, err := tx.Query(ctx, sql+` ORDER BY `+cubeKeyCols+`, set_id, method_version LIMIT `+strconv.Itoa(batch), args...)
+		r, err := nextRow(ctx, tx, readers)
 		if err != nil {
 			return Totals{}, err
 		}
-		n := 0
-		stop := false
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				rows.Close()
-				return Totals{}, err
-			}
-			n++
-			key := gr.key(&r)
-			boundary := key
-			if !exact {
-				boundary = nil
-				if chunkByCommune {
-					boundary = []byte(r.dims[4])
-				}
-			}
-			if curKey != nil && string(boundary) != string(curKey) {
-				flush()
-				if q.Limit > 0 && (len(sealed) > q.Limit || chunkByCommune && read >= pageRows && len(sealed) > 0) {
-					stop = true
-					break
-				}
-			}
-			read++
-			curKey = append(curKey[:0], boundary...)
-			if curKey == nil {
-				curKey = []byte{}
-			}
-			cur.add(key, &r)
-			lastRow = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return Totals{}, err
-		}
-		if stop {
-			more = true
-			break
-		}
-		if n < batch {
+		if r == nil {
 			flush()
 			break
 		}
-		last = []any{lastRow.dims[4], lastRow.month.Format(time.DateOnly), lastRow.dims[1], lastRow.dims[2],
-			lastRow.dims[3], lastRow.set, lastRow.mv}
+		key := gr.key(r)
+		boundary := key
+		if !exact {
+			boundary = nil
+			if chunkByCommune {
+				boundary = []byte(r.dims[4])
+			}
+		}
+		if curKey != nil && string(boundary) != string(curKey) {
+			flush()
+			if q.Limit > 0 && (len(sealed) > q.Limit || chunkByCommune && read >= pageRows && len(sealed) > 0) {
+				more = true
+				break
+			}
+		}
+		read++
+		curKey = append(curKey[:0], boundary...)
+		if curKey == nil {
+			curKey = []byte{}
+		}
+		cur.add(key, r)
 	}
 
 	// The pending deltas, summed into the groups of this page: all of them
@@ -559,6 +519,8 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	if err != nil {
 		return Totals{}, err
 	}
+	var r factRow
+	dest := r.scanDest()
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
@@ -576,6 +538,97 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	}
 	kept, next, hasNext := page(dc.seal(), q.Limit, more)
 	return answer(q, set, version, gr.dims, kept, next, hasNext), nil
+}
+
+// partReader reads one part of the cube in key order, a batch at a time.
+type partReader struct {
+	part    monthPart
+	where   string // the dimensions' filter and the cursor's start
+	base    []any  // their arguments
+	batch   int
+	rows    []factRow // read, not consumed yet
+	last    factRow   // the last row read: the next batch starts after it
+	started bool
+	done    bool // no rows left beyond rows
+}
+
+// fill reads the part's next batch.
+func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
+	args := append([]any(nil), p.base...)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := p.where
+	if p.part.from != "" {
+		where += " AND month BETWEEN " + arg(p.part.from) + "::date AND " + arg(p.part.to) + "::date"
+	}
+	if l := &p.last; p.started {
+		where += " AND (" + cubeKeyCols + ", set_id, method_version) > (" + arg(l.dims[4]) + ", " +
+			arg(l.month.Format(time.DateOnly)) + "::date, " + arg(l.dims[1]) + ", " + arg(l.dims[2]) + ", " +
+			arg(l.dims[3]) + ", " + arg(l.set) + ", " + arg(l.mv) + ")"
+	}
+	rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_totals WHERE gset = `+strconv.Itoa(p.part.gset)+
+		` AND `+where+` ORDER BY `+cubeKeyCols+`, set_id, method_version LIMIT `+strconv.Itoa(p.batch), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r factRow
+	dest := r.scanDest()
+	p.rows = p.rows[:0]
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		p.rows = append(p.rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	p.done = len(p.rows) < p.batch
+	if len(p.rows) > 0 {
+		p.last, p.started = p.rows[len(p.rows)-1], true
+	}
+	return nil
+}
+
+// nextRow returns the next row of the parts merged in key order, nil at
+// their end.
+func nextRow(ctx context.Context, tx pgx.Tx, parts []*partReader) (*factRow, error) {
+	var best *partReader
+	for _, p := range parts {
+		if len(p.rows) == 0 && !p.done {
+			if err := p.fill(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+		if len(p.rows) > 0 && (best == nil || keyLess(&p.rows[0], &best.rows[0])) {
+			best = p
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	r := best.rows[0]
+	best.rows = best.rows[1:]
+	return &r, nil
+}
+
+// keyLess orders rows as the cube's key (text byte by byte: COLLATE "C").
+func keyLess(a, b *factRow) bool {
+	if a.dims[4] != b.dims[4] {
+		return a.dims[4] < b.dims[4]
+	}
+	if !a.month.Equal(b.month) {
+		return a.month.Before(b.month)
+	}
+	for _, i := range []int{1, 2, 3} {
+		if a.dims[i] != b.dims[i] {
+			return a.dims[i] < b.dims[i]
+		}
+	}
+	if a.set != b.set {
+		return a.set < b.set
+	}
+	return a.mv < b.mv
 }
 
 // cursorTuple renders the values of the cube's key columns at the cursor:
@@ -671,7 +724,7 @@ func (db *DB) ObservatoryTotalsNaive(ctx context.Context, q TotalsQuery) (Totals
 	gr := newGrouper(q)
 	var c chunk
 	err = db.withPgx(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, numberParams(sql), wargs...)
+		rows, err := conn.Query(ctx, dollars(sql), wargs...)
 		if err != nil {
 			return err
 		}
@@ -693,20 +746,4 @@ func (db *DB) ObservatoryTotalsNaive(ctx context.Context, q TotalsQuery) (Totals
 	}
 	kept, next, hasNext := page(c.seal(), q.Limit, false)
 	return answer(q, set, version, gr.dims, kept, next, hasNext), nil
-}
-
-// numberParams turns the ? placeholders (the totals' SQL has no other ?)
-// into pgx's $1, $2, ...
-func numberParams(sql string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range sql {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
