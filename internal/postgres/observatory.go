@@ -53,7 +53,8 @@ type TotalsQuery struct {
 	GroupBy         []TotalsDim
 	// FactorSet is the set whose results are summed; "" is the active one.
 	FactorSet string
-	// Limit is the most rows an answer gives (0: all); After, a cursor,
+	// Limit is the most rows an answer gives (0: all; a page summed by
+	// commune over a month range may end before it, Next then set); After, a cursor,
 	// the values of the grouped dimensions (in key order: commune, month,
 	// category, donor kind, beneficiary kind) of the row the answer starts
 	// after: a previous answer's Next.

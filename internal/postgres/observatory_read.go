@@ -55,21 +55,12 @@ func (q TotalsQuery) keyDims() []TotalsDim {
 }
 
 // exactMask is the set of dimensions whose cuboid has at most one row per
-// answer group, set and method version: the grouped ones, and those
-// filtered on one value (a month range of one month included).
+// answer group, set and method version: needMask but the month, unless
+// grouped by or filtered on one month.
 func (q TotalsQuery) exactMask() int {
-	m := 0
-	for d, v := range map[TotalsDim]string{DimCategory: q.Category, DimDonorKind: q.DonorKind,
-		DimBeneficiaryKind: q.BeneficiaryKind, DimCommune: q.Commune} {
-		if v != "" {
-			m |= d.bit()
-		}
-	}
-	if q.From != "" && q.From == q.To {
+	m := q.needMask() &^ DimMonth.bit()
+	if slices.Contains(q.GroupBy, DimMonth) || q.From != "" && q.From == q.To {
 		m |= DimMonth.bit()
-	}
-	for _, d := range q.GroupBy {
-		m |= d.bit()
 	}
 	return m
 }
