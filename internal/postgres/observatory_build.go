@@ -52,6 +52,11 @@ var cubeRebuildSQL = cubeInsertSQL("observatory_fine", cubeOrder)
 // columns, NULL in the grouping sets.
 const cubeOrder = " ORDER BY 1, 6, 2, 3, 4, 5, 7, 8"
 
+// cubeCols are observatory_totals' columns but gset: measureCols with the
+// kilograms as integer grams (migrations/00022).
+const cubeCols = `month, category, donor_kind, beneficiary_kind, commune, set_id, method_version, received,
+	refurbished, delivered, recycled, dismantled, diverted_g, net_g, low_g, high_g, gross_g, results`
+
 // cubeInsertSQL inserts the cuboids of the fine rows of source (a table or
 // a CTE with the columns of observatory_deltas) into observatory_totals,
 // adding to the rows already there, in the order orderBy gives.
@@ -73,25 +78,25 @@ func cubeInsertSQL(source, orderBy string) string {
 	}
 	// g: the grouped columns as bits (year 32); a cuboid of years keeps
 	// the month bit too (g | g >> 5), its month column the year's first day.
-	return `INSERT INTO observatory_totals AS t (gset, ` + measureCols + `)
+	return `INSERT INTO observatory_totals AS t (gset, ` + cubeCols + `)
 		SELECT g | (g >> 5), coalesce(month, year, '0001-01-01'), category, donor_kind, beneficiary_kind, commune,
-			set_id, method_version, received, refurbished, delivered, recycled, dismantled, diverted_kg, net_kg,
-			low_kg, high_kg, gross_kg, results
+			set_id, method_version, received, refurbished, delivered, recycled, dismantled, diverted_g, net_g,
+			low_g, high_g, gross_g, results
 		FROM (SELECT 63 - GROUPING(year, commune, beneficiary_kind, donor_kind, category, month) AS g,
 			month, year, coalesce(category, '') AS category, coalesce(donor_kind, '') AS donor_kind,
 			coalesce(beneficiary_kind, '') AS beneficiary_kind, coalesce(commune, '') AS commune, set_id, method_version,
 			sum(received) AS received, sum(refurbished) AS refurbished, sum(delivered) AS delivered,
-			sum(recycled) AS recycled, sum(dismantled) AS dismantled, sum(diverted_kg) AS diverted_kg,
-			sum(net_kg) AS net_kg, sum(low_kg) AS low_kg, sum(high_kg) AS high_kg, sum(gross_kg) AS gross_kg,
-			sum(results) AS results
+			sum(recycled) AS recycled, sum(dismantled) AS dismantled, (sum(diverted_kg) * 1000)::int8 AS diverted_g,
+			(sum(net_kg) * 1000)::int8 AS net_g, (sum(low_kg) * 1000)::int8 AS low_g,
+			(sum(high_kg) * 1000)::int8 AS high_g, (sum(gross_kg) * 1000)::int8 AS gross_g, sum(results) AS results
 		FROM (SELECT *, date_trunc('year', month)::date AS year FROM ` + source + `) f
 		GROUP BY set_id, method_version, GROUPING SETS (` + strings.Join(sets, ", ") + `)) c` + orderBy + `
 		ON CONFLICT (` + cubeKey + `) DO UPDATE SET
 			received = t.received + excluded.received, refurbished = t.refurbished + excluded.refurbished,
 			delivered = t.delivered + excluded.delivered, recycled = t.recycled + excluded.recycled,
-			dismantled = t.dismantled + excluded.dismantled, diverted_kg = t.diverted_kg + excluded.diverted_kg,
-			net_kg = t.net_kg + excluded.net_kg, low_kg = t.low_kg + excluded.low_kg,
-			high_kg = t.high_kg + excluded.high_kg, gross_kg = t.gross_kg + excluded.gross_kg,
+			dismantled = t.dismantled + excluded.dismantled, diverted_g = t.diverted_g + excluded.diverted_g,
+			net_g = t.net_g + excluded.net_g, low_g = t.low_g + excluded.low_g,
+			high_g = t.high_g + excluded.high_g, gross_g = t.gross_g + excluded.gross_g,
 			results = t.results + excluded.results`
 }
 

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,9 +27,10 @@ import (
 //
 // Everything is read in one repeatable-read snapshot (the cuboid's rows,
 // in batches, and the pending deltas), so a fold between two statements
-// neither counts a delta twice nor loses it. Kilograms are read as integer
-// thousandths (the cube's numeric sums have three decimals): no numeric to
-// float conversion in the database, exact sums in Go.
+// neither counts a delta twice nor loses it. Kilograms are integer grams:
+// the cube keeps them so (migrations/00022), the deltas' numeric sums (three
+// decimals) are converted; exact sums in Go, rows decoded from their wire
+// bytes (rowDecoder).
 
 // cubeBatch is how many cube rows one statement reads, and pageRows how
 // many a page reads at most when it sums several rows per group by commune
@@ -84,8 +87,18 @@ func (m *measures) add(p *measures) {
 	m.results += p.results
 }
 
+// negate turns m into the figures to take away.
+func (m *measures) negate() {
+	m.received, m.refurbished, m.delivered = -m.received, -m.refurbished, -m.delivered
+	m.recycled, m.dismantled, m.results = -m.recycled, -m.dismantled, -m.results
+	for i := range m.milli {
+		m.milli[i] = -m.milli[i]
+	}
+}
+
 // empty reports whether a group counts nothing: one whose facts were all
-// removed again (the cube keeps such rows; the base tables have none).
+// removed again (the cube keeps such rows; the base tables have none), or
+// whose months read were all taken away again (a partial year).
 func (m *measures) empty() bool {
 	return m.received == 0 && m.refurbished == 0 && m.delivered == 0 && m.recycled == 0 && m.dismantled == 0 &&
 		m.results == 0
@@ -108,10 +121,15 @@ func (r *factRow) scanDest() []any {
 		&m.milli[0], &m.milli[1], &m.milli[2], &m.milli[3], &m.milli[4], &m.results}
 }
 
-// factCols selects a source's rows in key order for scanDest.
-const factCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
+// factCols selects the deltas' rows in key order for scanDest or a
+// rowDecoder, and cubeFactCols the cube's (whose kilograms are grams).
+const (
+	factCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
 	received, refurbished, delivered, recycled, dismantled, (diverted_kg * 1000)::int8, (net_kg * 1000)::int8,
 	(low_kg * 1000)::int8, (high_kg * 1000)::int8, (gross_kg * 1000)::int8, results`
+	cubeFactCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
+	received, refurbished, delivered, recycled, dismantled, diverted_g, net_g, low_g, high_g, gross_g, results`
+)
 
 const cubeKeyCols = `commune, month, category, donor_kind, beneficiary_kind`
 
@@ -330,18 +348,23 @@ func (db *DB) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
 const yearBit = 32
 
 // monthPart is a part of the cube a query reads: a cuboid's rows with their
-// month column between two dates (inclusive, YYYY-MM-DD).
+// month column between two dates (inclusive, YYYY-MM-DD), added to the
+// answer or, neg, taken from it.
 type monthPart struct {
 	gset     int
 	from, to string
+	neg      bool
 }
 
 // monthParts splits q's reading of cuboid gset (which keeps the month)
-// when q has a month range without grouping by month: the whole years in
-// the range from the cuboid of years, the months before and after them
-// from the cuboid of months (a range of three years reads 3 rows per group,
-// not 36). constMonth is the month column's one value when a single month
-// or a single year is read (one row per group: exact), else "".
+// when q has a month range without grouping by month: the years in the
+// range from the cuboid of years, the months around them from the cuboid
+// of months (a range of three years reads 3 rows per group, not 36). A
+// year the range cuts is read as its months in the range, or as its year
+// row minus its months outside the range when that reads fewer rows
+// (2022-03..2022-12: the year 2022 minus January and February, 3 rows
+// instead of 10). constMonth is the month column's one value when a single
+// month or a single whole year is read (one row per group: exact), else "".
 func (q TotalsQuery) monthParts(gset int) (parts []monthPart, constMonth string) {
 	from, to := q.From, q.To
 	if from == "" {
@@ -351,31 +374,43 @@ func (q TotalsQuery) monthParts(gset int) (parts []monthPart, constMonth string)
 		to = "9999-12"
 	}
 	if from == to {
-		return []monthPart{{gset, from + "-01", to + "-01"}}, from + "-01"
+		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, from + "-01"
 	}
 	if slices.Contains(q.GroupBy, DimMonth) {
-		return []monthPart{{gset, from + "-01", to + "-01"}}, ""
+		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, ""
 	}
 	fy, ty := from[:4], to[:4]
-	firstFull, lastFull := fy, ty // whole years: [firstFull, lastFull]
-	if from[5:] != "01" {
-		firstFull = yearAfter(fy)
+	fm, _ := strconv.Atoi(from[5:])
+	tm, _ := strconv.Atoi(to[5:])
+	// byYear: whether a year whose months first..last are in the range is
+	// read from its year row (it reads 1 + the months outside, not n).
+	byYear := func(first, last int) bool { n := last - first + 1; return n == 12 || 1+12-n < n }
+	month := func(y string, m int) string { return fmt.Sprintf("%s-%02d-01", y, m) }
+	headLast := 12
+	if fy == ty {
+		headLast = tm
 	}
-	if to[5:] != "12" {
-		lastFull = yearBefore(ty)
+	headYear, tailYear := byYear(fm, headLast), fy != ty && byYear(1, tm)
+	firstYear, lastYear := fy, ty // read from the cuboid of years
+	if !headYear {
+		parts = append(parts, monthPart{gset: gset, from: from + "-01", to: month(fy, headLast)})
+		firstYear = yearAfter(fy)
+	} else if fm > 1 {
+		parts = append(parts, monthPart{gset: gset, from: fy + "-01-01", to: month(fy, fm-1), neg: true})
 	}
-	if firstFull > lastFull { // no whole year: months only (one or two years)
-		return []monthPart{{gset, from + "-01", to + "-01"}}, ""
+	if fy != ty && !tailYear {
+		lastYear = yearBefore(ty)
 	}
-	if from[5:] != "01" {
-		parts = append(parts, monthPart{gset, from + "-01", fy + "-12-01"})
+	if firstYear <= lastYear {
+		parts = append(parts, monthPart{gset: gset | yearBit, from: firstYear + "-01-01", to: lastYear + "-01-01"})
 	}
-	parts = append(parts, monthPart{gset | yearBit, firstFull + "-01-01", lastFull + "-01-01"})
-	if to[5:] != "12" {
-		parts = append(parts, monthPart{gset, ty + "-01-01", to + "-01"})
+	if fy == ty && headYear && tm < 12 || tailYear && tm < 12 {
+		parts = append(parts, monthPart{gset: gset, from: month(ty, tm+1), to: ty + "-12-01", neg: true})
+	} else if fy != ty && !tailYear {
+		parts = append(parts, monthPart{gset: gset, from: ty + "-01-01", to: to + "-01"})
 	}
-	if len(parts) == 1 && firstFull == lastFull {
-		constMonth = firstFull + "-01-01"
+	if len(parts) == 1 && parts[0].gset&yearBit != 0 && firstYear == lastYear {
+		constMonth = firstYear + "-01-01"
 	}
 	return parts, constMonth
 }
@@ -432,9 +467,10 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	// scan, batch rows at a time) and the parts merged here: PostgreSQL
 	// sorts a UNION of them instead of merging.
 	base := append([]any(nil), args[:nStart]...)
+	dec := newRowDecoder()
 	readers := make([]*partReader, len(parts))
 	for i, p := range parts {
-		readers[i] = &partReader{part: p, where: dimFilter, base: base, batch: batch}
+		readers[i] = &partReader{part: p, where: dimFilter, base: base, batch: batch, dec: dec}
 		if start != "" {
 			readers[i].where += " AND " + start
 		}
@@ -511,9 +547,8 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 		return Totals{}, err
 	}
 	var r factRow
-	dest := r.scanDest()
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := dec.decode(rows, &r); err != nil {
 			rows.Close()
 			return Totals{}, err
 		}
@@ -537,8 +572,10 @@ type partReader struct {
 	where   string // the dimensions' filter and the cursor's start
 	base    []any  // their arguments
 	batch   int
-	rows    []factRow // read, not consumed yet
-	last    factRow   // the last row read: the next batch starts after it
+	dec     *rowDecoder
+	rows    []factRow // the last batch read, consumed from pos on
+	pos     int
+	last    factRow // the last row read: the next batch starts after it
 	started bool
 	done    bool // no rows left beyond rows
 }
@@ -548,6 +585,11 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 	args := append([]any(nil), p.base...)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	where := p.where
+	if p.part.gset&DimCommune.bit() == 0 {
+		// The cuboid's constant, for the index (gset, commune, month, …)
+		// to range over the months rather than filter the whole cuboid.
+		where += " AND commune = ''"
+	}
 	if p.part.from != "" {
 		where += " AND month BETWEEN " + arg(p.part.from) + "::date AND " + arg(p.part.to) + "::date"
 	}
@@ -556,18 +598,20 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 			arg(l.month.Format(time.DateOnly)) + "::date, " + arg(l.dims[1]) + ", " + arg(l.dims[2]) + ", " +
 			arg(l.dims[3]) + ", " + arg(l.set) + ", " + arg(l.mv) + ")"
 	}
-	rows, err := tx.Query(ctx, `SELECT `+factCols+` FROM observatory_totals WHERE gset = `+strconv.Itoa(p.part.gset)+
+	rows, err := tx.Query(ctx, `SELECT `+cubeFactCols+` FROM observatory_totals WHERE gset = `+strconv.Itoa(p.part.gset)+
 		` AND `+where+` ORDER BY `+cubeKeyCols+`, set_id, method_version LIMIT `+strconv.Itoa(p.batch), args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var r factRow
-	dest := r.scanDest()
-	p.rows = p.rows[:0]
+	p.rows, p.pos = p.rows[:0], 0
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := p.dec.decode(rows, &r); err != nil {
 			return err
+		}
+		if p.part.neg {
+			r.measures.negate()
 		}
 		p.rows = append(p.rows, r)
 	}
@@ -582,25 +626,24 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 }
 
 // nextRow returns the next row of the parts merged in key order, nil at
-// their end.
+// their end; the row is valid until the next call.
 func nextRow(ctx context.Context, tx pgx.Tx, parts []*partReader) (*factRow, error) {
 	var best *partReader
 	for _, p := range parts {
-		if len(p.rows) == 0 && !p.done {
+		if p.pos == len(p.rows) && !p.done {
 			if err := p.fill(ctx, tx); err != nil {
 				return nil, err
 			}
 		}
-		if len(p.rows) > 0 && (best == nil || keyLess(&p.rows[0], &best.rows[0])) {
+		if p.pos < len(p.rows) && (best == nil || keyLess(&p.rows[p.pos], &best.rows[best.pos])) {
 			best = p
 		}
 	}
 	if best == nil {
 		return nil, nil
 	}
-	r := best.rows[0]
-	best.rows = best.rows[1:]
-	return &r, nil
+	best.pos++
+	return &best.rows[best.pos-1], nil
 }
 
 // keyLess orders rows as the cube's key (text byte by byte: COLLATE "C").
@@ -737,4 +780,83 @@ func (db *DB) ObservatoryTotalsNaive(ctx context.Context, q TotalsQuery) (Totals
 	}
 	kept, next, hasNext := page(c.seal(), q.Limit, false)
 	return answer(q, set, version, gr.dims, kept, next, hasNext), nil
+}
+
+// rowDecoder reads rows selected as factCols from their wire bytes: text
+// columns interned (a read meets a few dozen distinct values thousands of
+// times), numbers and dates decoded without reflection or allocation —
+// pgx's Scan of 18 columns made each row cost several allocations, and
+// the garbage collector most of a wide read's time.
+type rowDecoder struct {
+	strs map[string]string
+}
+
+func newRowDecoder() *rowDecoder { return &rowDecoder{strs: map[string]string{}} }
+
+// decode fills r from the current row of rows.
+func (d *rowDecoder) decode(rows pgx.Rows, r *factRow) error {
+	vals, fds := rows.RawValues(), rows.FieldDescriptions()
+	if len(vals) != 18 || len(fds) != 18 {
+		return fmt.Errorf("observatory row: %d columns, want 18", len(vals))
+	}
+	for i, v := range vals {
+		if v == nil {
+			return fmt.Errorf("observatory row: %s is null", fds[i].Name)
+		}
+	}
+	r.dims[4], r.dims[1], r.dims[2], r.dims[3] = d.str(vals[0]), d.str(vals[2]), d.str(vals[3]), d.str(vals[4])
+	r.set, r.mv = d.str(vals[5]), d.str(vals[6])
+	var err error
+	if r.month, err = wireDate(vals[1], fds[1].Format); err != nil {
+		return fmt.Errorf("observatory row: month: %w", err)
+	}
+	m := &r.measures
+	for i, p := range [...]*int64{&m.received, &m.refurbished, &m.delivered, &m.recycled, &m.dismantled,
+		&m.milli[0], &m.milli[1], &m.milli[2], &m.milli[3], &m.milli[4], &m.results} {
+		if *p, err = wireInt(vals[7+i], fds[7+i].Format); err != nil {
+			return fmt.Errorf("observatory row: %s: %w", fds[7+i].Name, err)
+		}
+	}
+	return nil
+}
+
+func (d *rowDecoder) str(b []byte) string {
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	d.strs[s] = s
+	return s
+}
+
+// wireInt decodes an integer column in either wire format.
+func wireInt(b []byte, format int16) (int64, error) {
+	if format == pgx.TextFormatCode {
+		return strconv.ParseInt(string(b), 10, 64)
+	}
+	switch len(b) {
+	case 8:
+		return int64(binary.BigEndian.Uint64(b)), nil
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(b))), nil
+	case 2:
+		return int64(int16(binary.BigEndian.Uint16(b))), nil
+	}
+	return 0, fmt.Errorf("integer of %d bytes", len(b))
+}
+
+// wireDate decodes a date column in either wire format (binary: days
+// since 2000-01-01), as midnight UTC.
+func wireDate(b []byte, format int16) (time.Time, error) {
+	if format == pgx.TextFormatCode {
+		return time.Parse(time.DateOnly, string(b))
+	}
+	if len(b) != 4 {
+		return time.Time{}, fmt.Errorf("date of %d bytes", len(b))
+	}
+	days := int64(int32(binary.BigEndian.Uint32(b)))
+	if days == math.MaxInt32 || days == math.MinInt32 {
+		return time.Time{}, fmt.Errorf("infinite date")
+	}
+	return time.Unix((days+10957)*86400, 0).UTC(), nil
 }
