@@ -103,13 +103,22 @@ func apiJSON(c *echo.Context, status int, v any) error {
 	return c.JSON(status, v)
 }
 
+// requireMediaType refuses (415) a request body whose Content-Type is not
+// the media type want (parameters such as a charset or a boundary aside).
+func requireMediaType(c *echo.Context, want string) error {
+	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type")); err != nil || mt != want {
+		return echo.ErrUnsupportedMediaType
+	}
+	return nil
+}
+
 // decodeJSON reads a request body into v, strictly: application/json only,
 // one object, no unknown field, every value of the declared type. Whatever
 // the client sent wrong is its error (4xx), never ours.
 func decodeJSON(c *echo.Context, v any) error {
 	r := c.Request()
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return echo.ErrUnsupportedMediaType
+	if err := requireMediaType(c, "application/json"); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, apiMaxBody))
 	dec.DisallowUnknownFields()

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"mime"
 	"net/http"
 	"regexp"
 	"slices"
@@ -201,8 +200,8 @@ func (s *Server) apiDeviceDocumentUpload(c *echo.Context) error {
 // apiDeviceUpload adds a photo (field "photo") or a document (field
 // "document") sent as multipart/form-data, with the device page's checks.
 func (s *Server) apiDeviceUpload(c *echo.Context, kind string) error {
-	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
-		return echo.ErrUnsupportedMediaType
+	if err := requireMediaType(c, "multipart/form-data"); err != nil {
+		return err
 	}
 	d, scope, err := s.deviceLoad(c)
 	if err != nil {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"mime"
 	"net/http"
 	"strconv"
 
@@ -175,8 +174,8 @@ type apiImportError struct {
 // mistake in error.lines.
 func (s *Server) apiImportDonation(c *echo.Context) error {
 	r := c.Request()
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
-		return echo.ErrUnsupportedMediaType
+	if err := requireMediaType(c, "text/csv"); err != nil {
+		return err
 	}
 	fe := berriz.FieldErrors{}
 	named, err := queryID(c, "donor_organisation_id")

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"mime"
 	"net/http"
 
 	"github.com/berriz/berriz/internal/berriz"
@@ -36,8 +35,8 @@ func (s *Server) apiFactorSet(c *echo.Context) error {
 // with the field errors and, in details.problems, every line error
 // translated; nothing is saved.
 func (s *Server) apiFactorSetImport(c *echo.Context) error {
-	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
-		return echo.ErrUnsupportedMediaType
+	if err := requireMediaType(c, "multipart/form-data"); err != nil {
+		return err
 	}
 	set, err := s.importFactorSet(c)
 	if err != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"mime"
 	"net/http"
 	"strconv"
 
@@ -92,8 +91,8 @@ func (s *Server) apiErasures(c *echo.Context) error {
 
 // apiRecordErasure is POST /devices/{id}/erasures, multipart/form-data.
 func (s *Server) apiRecordErasure(c *echo.Context) error {
-	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
-		return echo.ErrUnsupportedMediaType
+	if err := requireMediaType(c, "multipart/form-data"); err != nil {
+		return err
 	}
 	d, scope, err := s.deviceLoad(c)
 	if err != nil {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"mime"
 	"net/http"
 
 	"github.com/berriz/berriz/internal/account"
@@ -53,8 +52,8 @@ func (s *Server) apiRecyclingDevices(c *echo.Context) error {
 // multipart/form-data body with the handover form's fields and the
 // certificate file.
 func (s *Server) apiRecyclingHandover(c *echo.Context) error {
-	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
-		return echo.ErrUnsupportedMediaType
+	if err := requireMediaType(c, "multipart/form-data"); err != nil {
+		return err
 	}
 	b, err := s.batchLoad(c)
 	if err != nil {
