@@ -133,9 +133,16 @@ func cleanName(name string) string {
 
 // newFileKey returns a fresh random storage key prefix for a device's file.
 func newFileKey(deviceID int64, kind string) string {
+	return "devices/" + strconv.FormatInt(deviceID, 10) + "/" + kind + "s/" + randomName()
+}
+
+// randomName is 32 random hex digits (crypto/rand): the part of a storage
+// key that keeps two files of one owner (photos, receipts, certificates)
+// from overwriting each other.
+func randomName() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return "devices/" + strconv.FormatInt(deviceID, 10) + "/" + kind + "s/" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func (s *Server) photoTooLarge() *berriz.Error {

@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
@@ -285,7 +283,5 @@ func (s *Server) prepareHandover(c *echo.Context, in postgres.NewHandover, works
 // since a request may have several handovers (a cancelled one keeps its
 // receipt) and none may overwrite another's.
 func newReceiptKey(requestID int64) string {
-	var rnd [16]byte
-	_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
-	return "handovers/" + strconv.FormatInt(requestID, 10) + "/receipt-" + hex.EncodeToString(rnd[:]) + ".pdf"
+	return "handovers/" + strconv.FormatInt(requestID, 10) + "/receipt-" + randomName() + ".pdf"
 }

@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -184,9 +182,7 @@ func (s *Server) handOver(c *echo.Context, b postgres.RecyclingBatch, in recycli
 		return postgres.RecyclingBatch{}, berriz.E(berriz.Conflict, "recycling.error.handed_over").
 			WithArg("batch", strconv.FormatInt(b.ID, 10))
 	}
-	var rnd [16]byte
-	_, _ = rand.Read(rnd[:]) // never fails (crypto/rand)
-	cert := postgres.Certificate{Key: "recycling/" + strconv.FormatInt(b.ID, 10) + "/certificate-" + hex.EncodeToString(rnd[:]) + ".pdf",
+	cert := postgres.Certificate{Key: "recycling/" + strconv.FormatInt(b.ID, 10) + "/certificate-" + randomName() + ".pdf",
 		Name: name, Size: int64(len(data)), SHA256: sha256Hex(data)}
 	if _, err := s.files.Put(c.Request().Context(), cert.Key, bytes.NewReader(data), cert.Size, "application/pdf"); err != nil {
 		return postgres.RecyclingBatch{}, err
