@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -29,13 +27,10 @@ func BenchmarkGzipLevels(b *testing.B) {
 	inv := seedBenchInventory(b, env)
 	tech := inv.Techs[0]
 	cookie := benchSignIn(b, env.URL, tech.User.Email)
-	req := httptest.NewRequest(http.MethodGet, "/devices/"+strconv.FormatInt(tech.Devices[0].ID, 10), nil)
-	req.Header.Set("Cookie", cookie)
-	req.Header.Set("Accept-Language", "fr")
-	rec := httptest.NewRecorder()
-	env.Server.Handler().ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "" {
-		b.Fatalf("device page: %d, encoding %q", rec.Code, rec.Header().Get("Content-Encoding"))
+	rec := benchServe(b, env.Server.Handler(), "/devices/"+strconv.FormatInt(tech.Devices[0].ID, 10),
+		"Cookie", cookie, "Accept-Language", "fr")
+	if enc := rec.Header().Get("Content-Encoding"); enc != "" {
+		b.Fatalf("device page sent with encoding %q", enc)
 	}
 	bodies := []struct {
 		name string

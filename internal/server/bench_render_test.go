@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -38,15 +36,8 @@ func BenchmarkDevicePage(b *testing.B) {
 			for b.Loop() {
 				d := tech.Devices[n%len(tech.Devices)]
 				n++
-				req := httptest.NewRequest(http.MethodGet, "/devices/"+strconv.FormatInt(d.ID, 10), nil)
-				req.Header.Set("Cookie", cookie)
-				req.Header.Set("Accept-Language", "fr")
-				req.Header.Set("Accept-Encoding", "gzip")
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("device %d: %d", d.ID, rec.Code)
-				}
+				benchServe(b, h, "/devices/"+strconv.FormatInt(d.ID, 10),
+					"Cookie", cookie, "Accept-Language", "fr", "Accept-Encoding", "gzip")
 			}
 			// This process's CPU (the server's, no client here): wall
 			// time also counts the waits for PostgreSQL.
@@ -71,15 +62,8 @@ func BenchmarkTagJSON(b *testing.B) {
 	for b.Loop() {
 		d := tech.Devices[n%len(tech.Devices)]
 		n++
-		req := httptest.NewRequest(http.MethodGet, "/api/v1/tags/"+d.Code, nil)
-		req.Header.Set("Authorization", "Bearer "+tech.Token)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Accept-Encoding", "gzip")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("tag %s: %d", d.Code, rec.Code)
-		}
+		benchServe(b, h, "/api/v1/tags/"+d.Code,
+			"Authorization", "Bearer "+tech.Token, "Accept", "application/json", "Accept-Encoding", "gzip")
 	}
 	b.ReportMetric(float64(loadtest.CPUTime()-cpu)/float64(b.N)/1e3, "cpu-us/op")
 }

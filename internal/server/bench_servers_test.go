@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -168,4 +169,20 @@ func startFloor(b *testing.B, dbURL string, conns int) (string, func()) {
 		_ = hs.Close()
 		pool.Close()
 	}
+}
+
+// benchServe serves one GET of path through h in process, with the
+// request headers given as name, value pairs, and fails b unless it
+// answers 200.
+func benchServe(b *testing.B, h http.Handler, path string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d", path, rec.Code)
+	}
+	return rec
 }
