@@ -12,11 +12,12 @@ func (db *DB) NotifyOrgForTest(ctx context.Context, orgID int64, n Notice) error
 	return db.Tx(ctx, func(tx *gorm.DB) error { return notifyOrg(tx, orgID, n) })
 }
 
-// SetCubeBatch sets how many cube rows one statement of the totals reads,
-// and a page summed by commune to end at the first commune's end, and
+// SetCubeBatch sets how many cube rows one statement of the totals reads
+// and how many rows a page summed by commune reads before it ends at a
+// commune's end (both n), with windows of communes starting at one, and
 // returns a function that restores them.
 func SetCubeBatch(n int) (restore func()) {
-	oldBatch, oldPage := cubeBatch, pageRows
-	cubeBatch, pageRows = n, 1
-	return func() { cubeBatch, pageRows = oldBatch, oldPage }
+	oldBatch, oldPage, oldWindow := cubeBatch, pageRows, firstWindow
+	cubeBatch, pageRows, firstWindow = n, n, 1
+	return func() { cubeBatch, pageRows, firstWindow = oldBatch, oldPage, oldWindow }
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,13 +34,17 @@ import (
 // bytes (rowDecoder).
 
 // cubeBatch is how many cube rows one statement reads, and pageRows how
-// many a page reads at most when it sums several rows per group by commune
-// (a month range over a cuboid grouped by commune): it then ends at the
-// first commune's end past that many rows, with fewer groups than its
-// limit. Variables for the tests, which read a few rows at a time.
+// many a page reads before it ends when it sums several rows per group by
+// commune (a month range over a cuboid grouped by commune): it then ends
+// at the first commune's (or window's) end past that many rows, with fewer
+// groups than its limit. Such a page costs about 10 µs a row read at a
+// million devices, where an exact page reads a row or two per group
+// (docs/benchmarks.md): 1,024 rows keep it near an exact page of 1,000
+// groups; the whole answer takes as long in more pages. Variables for the
+// tests, which read a few rows at a time.
 var (
 	cubeBatch = 4096
-	pageRows  = 2048
+	pageRows  = 1024
 )
 
 // keyOrder is the cube's key order of the dimensions (TotalsDims indexes):
@@ -130,6 +135,12 @@ const (
 	cubeFactCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
 	received, refurbished, delivered, recycled, dismantled, diverted_g, net_g, low_g, high_g, gross_g, results`
 )
+
+// cubeNegFactCols selects a cube row as cubeFactCols, its figures negated
+// (a part taken away).
+const cubeNegFactCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
+	-received, -refurbished, -delivered, -recycled, -dismantled, -diverted_g, -net_g, -low_g, -high_g, -gross_g,
+	-results`
 
 const cubeKeyCols = `commune, month, category, donor_kind, beneficiary_kind`
 
@@ -465,17 +476,27 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	}
 	// Each part is read in key order by its own statements (one index
 	// scan, batch rows at a time) and the parts merged here: PostgreSQL
-	// sorts a UNION of them instead of merging.
+	// sorts a UNION of them instead of merging. A month range grouped by
+	// commune (not filtered on one) reads all its parts a window of
+	// communes at a time instead (windowReader).
 	base := append([]any(nil), args[:nStart]...)
 	dec := newRowDecoder()
-	readers := make([]*partReader, len(parts))
-	for i, p := range parts {
-		readers[i] = &partReader{part: p, where: dimFilter, base: base, batch: batch, dec: dec,
-			byCommune: chunkByCommune && q.Commune == "" && (q.Category != "" || q.DonorKind != "" || q.BeneficiaryKind != "")}
-		if start != "" {
-			readers[i].where += " AND " + start
-			if chunkByCommune {
-				readers[i].fromCommune = q.After[0]
+	var (
+		readers []*partReader
+		win     *windowReader
+	)
+	if chunkByCommune && q.Commune == "" {
+		win = &windowReader{parts: parts, where: dimFilter, base: args[:nDim], dec: dec}
+		defer win.release()
+		if q.After != nil {
+			win.from = q.After[0]
+		}
+	} else {
+		readers = make([]*partReader, len(parts))
+		for i, p := range parts {
+			readers[i] = &partReader{part: p, where: dimFilter, base: base, batch: batch, dec: dec}
+			if start != "" {
+				readers[i].where += " AND " + start
 			}
 		}
 	}
@@ -495,12 +516,29 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 		}
 	}
 	for {
-		r, err := nextRow(ctx, tx, readers)
+		var (
+			r   *factRow
+			err error
+		)
+		if win != nil {
+			r, err = win.next(ctx, tx, read)
+		} else {
+			r, err = nextRow(ctx, tx, readers)
+		}
 		if err != nil {
 			return Totals{}, err
 		}
 		if r == nil {
 			flush()
+			// A window's end, communes after it: the page ends there once
+			// it has read pageRows, else reads the next window.
+			if win != nil && win.more() {
+				if q.Limit > 0 && (len(sealed) > q.Limit || read >= pageRows) && len(sealed) > 0 {
+					more = true
+					break
+				}
+				continue
+			}
 			break
 		}
 		key := gr.key(r)
@@ -572,20 +610,16 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 
 // partReader reads one part of the cube in key order, a batch at a time.
 type partReader struct {
-	part  monthPart
-	where string // the dimensions' filter and the cursor's start
-	base  []any  // their arguments
-	batch int
-	dec   *rowDecoder
-	// byCommune reads commune after commune from fromCommune on, each
-	// month of the part on its own: see fill.
-	byCommune   bool
-	fromCommune string
-	rows        []factRow // the last batch read, consumed from pos on
-	pos         int
-	last        factRow // the last row read: the next batch starts after it
-	started     bool
-	done        bool // no rows left beyond rows
+	part    monthPart
+	where   string // the dimensions' filter and the cursor's start
+	base    []any  // their arguments
+	batch   int
+	dec     *rowDecoder
+	rows    []factRow // the last batch read, consumed from pos on
+	pos     int
+	last    factRow // the last row read: the next batch starts after it
+	started bool
+	done    bool // no rows left beyond rows
 }
 
 // fill reads the part's next batch.
@@ -608,30 +642,6 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 	}
 	sql := `SELECT ` + cubeFactCols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.part.gset) +
 		` AND ` + where + ` ORDER BY ` + cubeKeyCols + `, set_id, method_version LIMIT ` + strconv.Itoa(p.batch)
-	if p.byCommune {
-		// A filtered month range over a cuboid grouped by commune: in one
-		// scan of the key (gset, commune, month, category, …), the months
-		// outside the range and the values outside the filter are index
-		// entries read for nothing (PostgreSQL 15 has no skip scan), and
-		// the batch, rarely filled, reads on to the cuboid's end: all of a
-		// 287,000-row cuboid's 2,499 index pages for the 78 rows of two
-		// months of laptops. Here each commune of the cuboid of communes is
-		// its own index range (commune = c, month between: 651 pages), and
-		// an incremental sort keeps the communes' order, so the LIMIT still
-		// stops the read early. (Unfiltered reads fill their batches: one
-		// scan is cheaper for them. A descent per commune and month was
-		// slower still: 1,000 descents a page.)
-		lower := p.fromCommune
-		if p.started {
-			lower = p.last.dims[4]
-		}
-		sql = `SELECT t.* FROM (SELECT DISTINCT commune FROM observatory_totals WHERE gset = ` +
-			strconv.Itoa(DimCommune.bit()) + ` AND commune >= ` + arg(lower) + ` ORDER BY commune) c
-			CROSS JOIN LATERAL (SELECT ` + cubeFactCols + ` FROM observatory_totals WHERE gset = ` +
-			strconv.Itoa(p.part.gset) + ` AND commune = c.commune AND ` + where + `) t
-			ORDER BY t.commune, t.month, t.category, t.donor_kind, t.beneficiary_kind, t.set_id, t.method_version
-			LIMIT ` + strconv.Itoa(p.batch)
-	}
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return err
@@ -655,6 +665,139 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 	if len(p.rows) > 0 {
 		p.last, p.started = p.rows[len(p.rows)-1], true
 	}
+	return nil
+}
+
+// windowReader reads a month range grouped by commune (the rows of a
+// commune summed in Go, in any order) a window of communes at a time:
+// the cuboid of communes lists them from the cursor's on, and one statement
+// reads every part's rows of a window's communes, each commune its own
+// index range (commune = c, the month range, the filter). PostgreSQL 15
+// has no skip scan: one scan of the key (gset, commune, month, category,
+// …) reads the months outside the range and the values outside the
+// filter as index entries for nothing, and a batch read that way, rarely
+// filled, reads on to the cuboid's end (all of a 287,000-row cuboid's
+// 2,499 index pages for the 78 rows of two months of laptops); and each
+// part read in batches of its own reads on past the page's last commune (a
+// part of one month row per commune went 90 communes on where the page
+// took 36; an unfiltered range read up to a batch of each part for
+// nothing). A window is sized from the rows per commune
+// read so far to end near pageRows; a page ends at the first window's end
+// past pageRows (or at a commune's end past its limit of groups).
+type windowReader struct {
+	parts    []monthPart
+	where    string // the dimensions' filter
+	base     []any  // its arguments
+	dec      *rowDecoder
+	from     string   // the cursor's commune: communes from it on
+	communes []string // the communes left, listed at the first window
+	listed   bool
+	rows     []factRow // the window's rows, by commune, consumed from pos on
+	pos      int
+	nRead    int // communes read so far
+}
+
+// windowRows keeps the windows' row buffers from one page to the next: a
+// page's 2,000 rows of 224 bytes, grown anew each time, cost a third of
+// its time in copies and garbage collection.
+var windowRows = sync.Pool{New: func() any { b := make([]factRow, 0, 2*pageRows); return &b }}
+
+// release gives the window's buffer back (unless an unusual window grew
+// it past 16,384 rows: the pool would keep it for nothing).
+func (w *windowReader) release() {
+	if w.rows != nil && cap(w.rows) <= 16384 {
+		b := w.rows[:0]
+		windowRows.Put(&b)
+		w.rows = nil
+	}
+}
+
+// firstWindow is how many communes the first window reads: it knows
+// nothing yet of the rows per commune (from a few to hundreds). A variable
+// for the tests, which read a commune at a time.
+var firstWindow = 4
+
+// more reports whether communes are left after the windows read.
+func (w *windowReader) more() bool { return !w.listed || len(w.communes) > 0 }
+
+// next returns the window's next row, nil at its end (and when no commune
+// is left); called again after that, it reads the next window, sized by
+// the rows the page has read (read).
+func (w *windowReader) next(ctx context.Context, tx pgx.Tx, read int) (*factRow, error) {
+	if w.pos < len(w.rows) {
+		w.pos++
+		return &w.rows[w.pos-1], nil
+	}
+	if w.pos > 0 || w.listed && len(w.communes) == 0 {
+		w.rows, w.pos = w.rows[:0], 0
+		return nil, nil // the window's end (or the last)
+	}
+	if !w.listed {
+		rows, err := tx.Query(ctx, `SELECT DISTINCT commune FROM observatory_totals WHERE gset = `+
+			strconv.Itoa(DimCommune.bit())+` AND commune >= $1 ORDER BY commune`, w.from)
+		if err != nil {
+			return nil, err
+		}
+		if w.communes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return nil, err
+		}
+		w.listed = true
+	}
+	for len(w.communes) > 0 && w.pos == len(w.rows) {
+		n := firstWindow
+		if w.nRead > 0 {
+			// Enough communes to reach pageRows at the density read so far,
+			// at most 8 times as many as read (a sparse start is no proof).
+			n = min(max(1, (pageRows-read)*w.nRead/max(read, 1)+1), 8*w.nRead)
+		}
+		n = min(n, len(w.communes))
+		if err := w.read(ctx, tx, w.communes[:n]); err != nil {
+			return nil, err
+		}
+		w.communes, w.nRead = w.communes[n:], w.nRead+n
+	}
+	return w.next(ctx, tx, read)
+}
+
+// read reads the rows of the communes' window, each part's rows taken
+// away negated in the statement, and orders them by commune.
+func (w *windowReader) read(ctx context.Context, tx pgx.Tx, communes []string) error {
+	args := append([]any(nil), w.base...)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	win := arg(communes)
+	sels := make([]string, len(w.parts))
+	for i, p := range w.parts {
+		cols := cubeFactCols
+		if p.neg {
+			cols = cubeNegFactCols
+		}
+		sels[i] = `SELECT ` + cols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.gset) +
+			` AND commune = c.commune AND ` + w.where + ` AND month BETWEEN ` + arg(p.from) + `::date AND ` +
+			arg(p.to) + `::date`
+	}
+	rows, err := tx.Query(ctx, `SELECT t.* FROM unnest(`+win+`::text[]) AS c(commune) CROSS JOIN LATERAL (`+
+		strings.Join(sels, " UNION ALL ")+`) t`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if w.rows == nil {
+		w.rows = (*windowRows.Get().(*[]factRow))[:0]
+	}
+	w.rows, w.pos = w.rows[:0], 0
+	var r factRow
+	for rows.Next() {
+		if err := w.dec.decode(rows, &r); err != nil {
+			return err
+		}
+		w.rows = append(w.rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// The statement's order is the nested loop's, not promised: by commune
+	// here (the rows of one commune are summed in any order).
+	slices.SortStableFunc(w.rows, func(a, b factRow) int { return strings.Compare(a.dims[4], b.dims[4]) })
 	return nil
 }
 

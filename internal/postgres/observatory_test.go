@@ -93,8 +93,9 @@ func mustSameTotals(t *testing.T, db *postgres.DB, step string) {
 		t.Fatalf("%s: %d deltas left after a fold", step, n)
 	}
 	// Folded: read in batches of 2 rows, so that every answer goes
-	// through the joins between batches, and pages summed by commune end
-	// at the first commune's end, before their limit.
+	// through the joins between batches, pages summed by commune end at
+	// the first commune's end past 2 rows, before their limit, and
+	// filtered ones read windows of one commune and more.
 	restore := postgres.SetCubeBatch(2)
 	check("folded")
 	checkPages(t, db, step+", folded", month, 3)
