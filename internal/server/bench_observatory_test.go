@@ -19,6 +19,7 @@ import (
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/postgres"
+	"github.com/berriz/berriz/internal/server"
 	"github.com/berriz/berriz/internal/server/servertest"
 )
 
@@ -212,7 +213,7 @@ func BenchmarkObservatoryTotals(b *testing.B) {
 				next = m[1]
 			}
 		}
-		fmt.Printf("%-44s %6d rows in %d pages of %d: %s in all\n", query, rows, pages, apiTotalsLimit, ms(time.Since(t)))
+		fmt.Printf("%-44s %6d rows in %d pages of %d: %s in all\n", query, rows, pages, server.DefaultTotalsLimit, ms(time.Since(t)))
 	}
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-http-p50-ms")
 }
@@ -266,7 +267,7 @@ func totalsQueryOf(s string) (postgres.TotalsQuery, error) {
 	}
 	q := postgres.TotalsQuery{From: v.Get("from"), To: v.Get("to"), Category: v.Get("category"),
 		DonorKind: v.Get("donor_kind"), BeneficiaryKind: v.Get("beneficiary_kind"), Commune: v.Get("commune"),
-		Limit: apiTotalsLimit}
+		Limit: server.DefaultTotalsLimit}
 	if a := v.Get("after"); a != "" {
 		var ok bool
 		if q.After, ok = postgres.DecodeTotalsCursor(a); !ok {
@@ -336,7 +337,3 @@ func loadAverage() string {
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
 }
-
-// apiTotalsLimit is the API's page size when the client gives none
-// (defaultTotalsLimit): the benchmark asks what such a client gets.
-const apiTotalsLimit = 1000

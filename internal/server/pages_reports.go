@@ -177,7 +177,7 @@ func (s *Server) donorReportPage(c *echo.Context) error {
 	stock := strings.TrimSpace(c.QueryParam("stock"))
 	stockErr := ""
 	if err := applyStock(c, &r); err != nil {
-		stockErr = s.cat.T(lang, "reports.decret.error.stock", nil)
+		stockErr = s.cat.T(lang, berriz.As(err).Fields["stock"], nil)
 	}
 	d := donorReportPage{DonorReport: r, Decret: w.DecretLines(r), Stock: stock, StockError: stockErr, Net: decimalText(lang, r.Summary.NetKg), Low: decimalText(lang, r.Summary.LowKg),
 		High: decimalText(lang, r.Summary.HighKg), Weight: decimalText(lang, r.Summary.WeightKg)}

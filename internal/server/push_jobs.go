@@ -68,6 +68,7 @@ func (s *Server) openPushMonths(ctx context.Context, now time.Time) error {
 // sendPushes claims the due deliveries one by one and sends them.
 func (s *Server) sendPushes(ctx context.Context, now time.Time) error {
 	client := s.pushClient()
+	totals := monthTotals{}
 	sent, failed := 0, 0
 	for range pushPerRun {
 		if ctx.Err() != nil {
@@ -80,7 +81,7 @@ func (s *Server) sendPushes(ctx context.Context, now time.Time) error {
 		if len(claims) == 0 {
 			break
 		}
-		delivered, err := s.deliverPush(ctx, client, claims[0])
+		delivered, err := s.deliverPush(ctx, client, claims[0], totals)
 		if err != nil {
 			return err
 		}
@@ -129,12 +130,16 @@ type PushPayload struct {
 	Totals         PushTotals `json:"totals"`
 }
 
+// monthTotals keeps each month's totals for one run of sendPushes: the
+// subscriptions due for a month are sent the same figures, read once.
+type monthTotals map[string]PushTotals // by YYYY-MM
+
 // deliverPush makes one attempt of a claimed delivery and records it. It
 // reports whether the receiver took it; the error is ours (recording).
-func (s *Server) deliverPush(ctx context.Context, client *http.Client, c postgres.PushClaim) (bool, error) {
+func (s *Server) deliverPush(ctx context.Context, client *http.Client, c postgres.PushClaim, totals monthTotals) (bool, error) {
 	at := s.now().UTC().Truncate(time.Second)
 	start := time.Now()
-	status, sendErr := s.postPush(ctx, client, c, at)
+	status, sendErr := s.postPush(ctx, client, c, at, totals)
 	o := postgres.PushOutcome{DeliveryID: c.DeliveryID, Attempt: c.Attempt, At: at, Duration: time.Since(start), HTTPStatus: status}
 	if sendErr == nil {
 		o.Delivered = true
@@ -158,11 +163,16 @@ func (s *Server) deliverPush(ctx context.Context, client *http.Client, c postgre
 
 // postPush builds the body and POSTs it; a nil error means a 2xx answer.
 // The status is 0 when there was no answer.
-func (s *Server) postPush(ctx context.Context, client *http.Client, c postgres.PushClaim, at time.Time) (int, error) {
-	totals, err := s.pushTotals(ctx, c.Month)
-	if err != nil {
-		s.log.Error("push totals", "delivery_id", c.DeliveryID, "error", err.Error())
-		return 0, errors.New("berriz could not compute the totals; it will try again")
+func (s *Server) postPush(ctx context.Context, client *http.Client, c postgres.PushClaim, at time.Time,
+	cache monthTotals) (int, error) {
+	totals, ok := cache[push.Month(c.Month)]
+	if !ok {
+		var err error
+		if totals, err = s.pushTotals(ctx, c.Month); err != nil {
+			s.log.Error("push totals", "delivery_id", c.DeliveryID, "error", err.Error())
+			return 0, errors.New("berriz could not compute the totals; it will try again")
+		}
+		cache[push.Month(c.Month)] = totals
 	}
 	body, err := json.Marshal(PushPayload{Event: pushEvent, DeliveryID: c.DeliveryID, SubscriptionID: c.SubscriptionID,
 		OrganisationID: c.OrgID, Month: push.Month(c.Month), Attempt: c.Attempt, SentAt: at, Totals: totals})
