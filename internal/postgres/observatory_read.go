@@ -551,7 +551,8 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 		}
 		if curKey != nil && string(boundary) != string(curKey) {
 			flush()
-			if q.Limit > 0 && (len(sealed) > q.Limit || chunkByCommune && read >= pageRows && len(sealed) > 0) {
+			// (A window's rows are read: its page ends at its end, below.)
+			if q.Limit > 0 && (len(sealed) > q.Limit || win == nil && chunkByCommune && read >= pageRows && len(sealed) > 0) {
 				more = true
 				break
 			}
@@ -713,9 +714,9 @@ func (w *windowReader) release() {
 }
 
 // firstWindow is how many communes the first window reads: it knows
-// nothing yet of the rows per commune (from a few to hundreds). A variable
+// nothing yet of the rows per commune (from a few to over a thousand). A variable
 // for the tests, which read a commune at a time.
-var firstWindow = 4
+var firstWindow = 2
 
 // more reports whether communes are left after the windows read.
 func (w *windowReader) more() bool { return !w.listed || len(w.communes) > 0 }
@@ -747,8 +748,8 @@ func (w *windowReader) next(ctx context.Context, tx pgx.Tx, read int) (*factRow,
 		n := firstWindow
 		if w.nRead > 0 {
 			// Enough communes to reach pageRows at the density read so far,
-			// at most 8 times as many as read (a sparse start is no proof).
-			n = min(max(1, (pageRows-read)*w.nRead/max(read, 1)+1), 8*w.nRead)
+			// at most 16 times as many as read (a sparse start is no proof).
+			n = min(max(1, (pageRows-read)*w.nRead/max(read, 1)+1), 16*w.nRead)
 		}
 		n = min(n, len(w.communes))
 		if err := w.read(ctx, tx, w.communes[:n]); err != nil {
