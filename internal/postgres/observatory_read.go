@@ -92,15 +92,6 @@ func (m *measures) add(p *measures) {
 	m.results += p.results
 }
 
-// negate turns m into the figures to take away.
-func (m *measures) negate() {
-	m.received, m.refurbished, m.delivered = -m.received, -m.refurbished, -m.delivered
-	m.recycled, m.dismantled, m.results = -m.recycled, -m.dismantled, -m.results
-	for i := range m.milli {
-		m.milli[i] = -m.milli[i]
-	}
-}
-
 // empty reports whether a group counts nothing: one whose facts were all
 // removed again (the cube keeps such rows; the base tables have none), or
 // whose months read were all taken away again (a partial year).
@@ -137,10 +128,11 @@ const (
 )
 
 // cubeNegFactCols selects a cube row as cubeFactCols, its figures negated
-// (a part taken away).
+// (a part taken away), named as cubeFactCols's.
 const cubeNegFactCols = `commune, month, category, donor_kind, beneficiary_kind, set_id, method_version,
-	-received, -refurbished, -delivered, -recycled, -dismantled, -diverted_g, -net_g, -low_g, -high_g, -gross_g,
-	-results`
+	-received AS received, -refurbished AS refurbished, -delivered AS delivered, -recycled AS recycled,
+	-dismantled AS dismantled, -diverted_g AS diverted_g, -net_g AS net_g, -low_g AS low_g, -high_g AS high_g,
+	-gross_g AS gross_g, -results AS results`
 
 const cubeKeyCols = `commune, month, category, donor_kind, beneficiary_kind`
 
@@ -365,6 +357,25 @@ type monthPart struct {
 	gset     int
 	from, to string
 	neg      bool
+}
+
+// selectSQL selects the part's rows as cubeFactCols (negated when neg)
+// where the condition holds, its months' range added (arguments through
+// arg), for a statement to go on with more conditions.
+func (p monthPart) selectSQL(where string, arg func(any) string) string {
+	cols := cubeFactCols
+	if p.neg {
+		cols = cubeNegFactCols
+	}
+	if p.gset&DimCommune.bit() == 0 {
+		// The cuboid's constant, for the index (gset, commune, month, …)
+		// to range over the months rather than filter the whole cuboid.
+		where += " AND commune = ''"
+	}
+	if p.from != "" {
+		where += " AND month BETWEEN " + arg(p.from) + "::date AND " + arg(p.to) + "::date"
+	}
+	return `SELECT ` + cols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.gset) + ` AND ` + where
 }
 
 // monthParts splits q's reading of cuboid gset (which keeps the month)
@@ -627,22 +638,13 @@ type partReader struct {
 func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 	args := append([]any(nil), p.base...)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := p.where
-	if p.part.gset&DimCommune.bit() == 0 {
-		// The cuboid's constant, for the index (gset, commune, month, …)
-		// to range over the months rather than filter the whole cuboid.
-		where += " AND commune = ''"
-	}
-	if p.part.from != "" {
-		where += " AND month BETWEEN " + arg(p.part.from) + "::date AND " + arg(p.part.to) + "::date"
-	}
+	sql := p.part.selectSQL(p.where, arg)
 	if l := &p.last; p.started {
-		where += " AND (" + cubeKeyCols + ", set_id, method_version) > (" + arg(l.dims[4]) + ", " +
+		sql += " AND (" + cubeKeyCols + ", set_id, method_version) > (" + arg(l.dims[4]) + ", " +
 			arg(l.month.Format(time.DateOnly)) + "::date, " + arg(l.dims[1]) + ", " + arg(l.dims[2]) + ", " +
 			arg(l.dims[3]) + ", " + arg(l.set) + ", " + arg(l.mv) + ")"
 	}
-	sql := `SELECT ` + cubeFactCols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.part.gset) +
-		` AND ` + where + ` ORDER BY ` + cubeKeyCols + `, set_id, method_version LIMIT ` + strconv.Itoa(p.batch)
+	sql += ` ORDER BY ` + cubeKeyCols + `, set_id, method_version LIMIT ` + strconv.Itoa(p.batch)
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return err
@@ -653,9 +655,6 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 	for rows.Next() {
 		if err := p.dec.decode(rows, &r); err != nil {
 			return err
-		}
-		if p.part.neg {
-			r.measures.negate()
 		}
 		p.rows = append(p.rows, r)
 	}
@@ -760,21 +759,14 @@ func (w *windowReader) next(ctx context.Context, tx pgx.Tx, read int) (*factRow,
 	return w.next(ctx, tx, read)
 }
 
-// read reads the rows of the communes' window, each part's rows taken
-// away negated in the statement, and orders them by commune.
+// read reads the rows of the communes' window and orders them by commune.
 func (w *windowReader) read(ctx context.Context, tx pgx.Tx, communes []string) error {
 	args := append([]any(nil), w.base...)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	win := arg(communes)
 	sels := make([]string, len(w.parts))
 	for i, p := range w.parts {
-		cols := cubeFactCols
-		if p.neg {
-			cols = cubeNegFactCols
-		}
-		sels[i] = `SELECT ` + cols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.gset) +
-			` AND commune = c.commune AND ` + w.where + ` AND month BETWEEN ` + arg(p.from) + `::date AND ` +
-			arg(p.to) + `::date`
+		sels[i] = p.selectSQL("commune = c.commune AND "+w.where, arg)
 	}
 	rows, err := tx.Query(ctx, `SELECT t.* FROM unnest(`+win+`::text[]) AS c(commune) CROSS JOIN LATERAL (`+
 		strings.Join(sels, " UNION ALL ")+`) t`, args...)
