@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -173,26 +172,11 @@ func (d *demoDesk) certify(id int64) {
 	}
 	stored := ""
 	_, _, err := d.db.IssueErasureCertificate(d.ctx, id, postgres.DonationScope{WorkshopOrgID: d.tech.OrgID}, d.lang, d.tech,
-		func(c erasure.Certificate, token string) (postgres.CertificateBlob, error) {
-			data, err := d.docs.ErasureCertificatePDF(c, token, d.lang)
-			if err != nil {
-				return postgres.CertificateBlob{}, err
-			}
-			stored = d.docs.CertificateKey(id)
-			return d.store(stored, data)
-		})
+		d.docs.CertificateWriter(d.ctx, d.files, id, d.lang, &stored))
 	if err != nil && stored != "" {
 		_ = d.files.Delete(d.ctx, stored)
 	}
 	d.fail(fmt.Sprintf("certificate of device %d", id), err)
-}
-
-// store keeps a PDF in the configured storage.
-func (d *demoDesk) store(key string, data []byte) (postgres.CertificateBlob, error) {
-	if _, err := d.files.Put(d.ctx, key, bytes.NewReader(data), int64(len(data)), "application/pdf"); err != nil {
-		return postgres.CertificateBlob{}, err
-	}
-	return postgres.CertificateBlob{Key: key, Size: int64(len(data)), SHA256: sha256Hex(data)}, nil
 }
 
 // prepare is the workshop's handover of accepted reservations of a
@@ -215,14 +199,7 @@ func (d *demoDesk) prepare(requestID int64, n int) postgres.Handover {
 		in.ReservationIDs = in.ReservationIDs[:min(n, len(in.ReservationIDs))]
 	}
 	stored := ""
-	h, err := d.db.PrepareHandover(d.ctx, in, d.tech.OrgID, d.lang, d.tech, func(r allocation.Receipt) (postgres.CertificateBlob, error) {
-		data, err := d.docs.HandoverReceiptPDF(r, d.lang)
-		if err != nil {
-			return postgres.CertificateBlob{}, err
-		}
-		stored = d.docs.ReceiptKey(r.RequestID)
-		return d.store(stored, data)
-	})
+	h, err := d.db.PrepareHandover(d.ctx, in, d.tech.OrgID, d.lang, d.tech, d.docs.ReceiptWriter(d.ctx, d.files, d.lang, &stored))
 	if err != nil && stored != "" {
 		_ = d.files.Delete(d.ctx, stored)
 	}

@@ -196,7 +196,7 @@ func (db *DB) DeviceErasures(ctx context.Context, deviceID int64, page, perPage 
 		return nil, p, fmt.Errorf("erasures of device %d: %w", deviceID, err)
 	}
 	rows, err := g.Raw(`SELECT `+erasureColumns+` FROM erasures e JOIN devices v ON v.id = e.device_id AND v.cycle = e.cycle
-		WHERE e.device_id = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`, deviceID, perPage, (p.Number-1)*perPage).Rows()
+		WHERE e.device_id = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`, deviceID, perPage, offsetOf(p.Number, perPage)).Rows()
 	if err != nil {
 		return nil, p, fmt.Errorf("erasures of device %d: %w", deviceID, err)
 	}

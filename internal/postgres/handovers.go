@@ -29,9 +29,9 @@ const HandoverPageSize = 20
 
 // HandoverPages returns how many pages of HandoverPageSize rows total
 // rows fill.
-func HandoverPages(total int) int { return max(1, (total+HandoverPageSize-1)/HandoverPageSize) }
+func HandoverPages(total int) int { return Page{Total: total}.PagesOf(HandoverPageSize) }
 
-func handoverOffset(page int) int { return (max(page, 1) - 1) * HandoverPageSize }
+func handoverOffset(page int) int { return offsetOf(page, HandoverPageSize) }
 
 // HandoverScope confines handover queries: to a workshop's, to a
 // beneficiary's requests, or (zero) to nothing, for operators.

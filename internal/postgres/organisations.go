@@ -21,10 +21,20 @@ type Page struct {
 	Total  int // rows in all
 }
 
-// Pages returns how many pages Total rows fill.
-func (p Page) Pages() int { return max(1, (p.Total+PageSize-1)/PageSize) }
+// Pages returns how many pages of PageSize rows Total rows fill.
+func (p Page) Pages() int { return p.PagesOf(PageSize) }
 
-func offset(page int) int { return (max(page, 1) - 1) * PageSize }
+// PagesOf returns how many pages of size rows (at least 1) Total rows
+// fill: at least one, an empty listing being one empty page.
+func (p Page) PagesOf(size int) int {
+	size = max(size, 1)
+	return max(1, (p.Total+size-1)/size)
+}
+
+func offset(page int) int { return offsetOf(page, PageSize) }
+
+// offsetOf is the rows before page (1 for anything lower) of size rows.
+func offsetOf(page, size int) int { return (max(page, 1) - 1) * size }
 
 // OrgFilter narrows ListOrganisations.
 type OrgFilter struct {

@@ -150,7 +150,7 @@ func (db *DB) DeviceRepairs(ctx context.Context, deviceID int64, cycle, page, pe
 			coalesce(p.stock_part_id, 0), coalesce(p.drive_position, 0)
 		FROM repairs r LEFT JOIN users u ON u.id = r.created_by LEFT JOIN device_parts p ON p.repair_id = r.id
 		WHERE r.device_id = ? AND r.cycle = ? ORDER BY r.id DESC LIMIT ? OFFSET ?`,
-		deviceID, cycle, perPage, (out.Page.Number-1)*perPage).Rows()
+		deviceID, cycle, perPage, offsetOf(out.Page.Number, perPage)).Rows()
 	if err != nil {
 		return out, fmt.Errorf("repairs of device %d: %w", deviceID, err)
 	}

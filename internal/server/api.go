@@ -96,6 +96,14 @@ func pageOf[T any](items []T, p postgres.Page) apiPage[T] {
 	return apiPage[T]{Items: items, Page: p.Number, Pages: p.Pages(), Total: p.Total}
 }
 
+// pageItems is page p (of postgres.PageSize rows) of a listing the store
+// returns whole (tokens and push subscriptions: at most 200); empty past
+// the last page.
+func pageItems[T any](all []T, p postgres.Page) []T {
+	from := min(len(all), (max(p.Number, 1)-1)*postgres.PageSize)
+	return all[from:min(len(all), from+postgres.PageSize)]
+}
+
 // apiJSON answers a JSON body that no cache may keep: API answers are
 // personal, and some carry a secret shown once.
 func apiJSON(c *echo.Context, status int, v any) error {

@@ -84,8 +84,7 @@ func (s *Server) apiPushSubscriptions(c *echo.Context) error {
 	}
 	// The store returns at most 200: they are paged here, as tokens are.
 	page := postgres.Page{Number: pageParam(c), Total: len(subs)}
-	from := min(len(subs), (page.Number-1)*postgres.PageSize)
-	return apiJSON(c, http.StatusOK, pageOf(subs[from:min(len(subs), from+postgres.PageSize)], page))
+	return apiJSON(c, http.StatusOK, pageOf(pageItems(subs, page), page))
 }
 
 func (s *Server) apiCreatePushSubscription(c *echo.Context) error {

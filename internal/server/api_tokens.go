@@ -32,8 +32,7 @@ func (s *Server) apiTokens(c *echo.Context) error {
 		return err
 	}
 	page := postgres.Page{Number: pageParam(c), Total: len(all)}
-	from := min(len(all), (page.Number-1)*postgres.PageSize)
-	return apiJSON(c, http.StatusOK, pageOf(all[from:min(len(all), from+postgres.PageSize)], page))
+	return apiJSON(c, http.StatusOK, pageOf(pageItems(all, page), page))
 }
 
 func (s *Server) apiCreateToken(c *echo.Context) error {

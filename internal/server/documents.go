@@ -1,10 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"context"
+
 	"github.com/berriz/berriz/internal/allocation"
 	"github.com/berriz/berriz/internal/config"
 	"github.com/berriz/berriz/internal/erasure"
 	"github.com/berriz/berriz/internal/i18n"
+	"github.com/berriz/berriz/internal/postgres"
+	"github.com/berriz/berriz/storage"
 	"github.com/berriz/berriz/web"
 )
 
@@ -36,24 +41,67 @@ func docLang(lang string) i18n.Lang {
 	return i18n.Default
 }
 
-// ErasureCertificatePDF writes a device's erasure certificate in lang, as
-// issueCertificate does.
-func (d *Documents) ErasureCertificatePDF(c erasure.Certificate, token, lang string) ([]byte, error) {
-	return c.PDF(d.s.checkURL(token), d.s.certificateWording(docLang(lang)))
+// CertificateWriter is the callback IssueErasureCertificate calls, as
+// issueCertificate passes it: the device's certificate written in lang
+// and stored in files under a new key, set in *stored once stored (for
+// the caller to delete should the store then not record it).
+func (d *Documents) CertificateWriter(ctx context.Context, files storage.Store, deviceID int64, lang string,
+	stored *string) func(erasure.Certificate, string) (postgres.CertificateBlob, error) {
+	return certificateWriter(ctx, files, deviceID, d.s.writeCertificatePDF(docLang(lang)), stored)
 }
 
-// CertificateKey is a new storage key for a device's certificate.
-func (d *Documents) CertificateKey(deviceID int64) string {
-	return newFileKey(deviceID, "certificate") + ".pdf"
+// ReceiptWriter is the callback PrepareHandover calls, as prepareHandover
+// passes it: the handover's receipt written in lang and stored in files
+// under a new key, set in *stored once stored.
+func (d *Documents) ReceiptWriter(ctx context.Context, files storage.Store, lang string,
+	stored *string) func(allocation.Receipt) (postgres.CertificateBlob, error) {
+	return receiptWriter(ctx, files, d.s.writeReceiptPDF(docLang(lang)), stored)
 }
 
-// HandoverReceiptPDF writes a handover's receipt in lang, as
-// prepareHandover does.
-func (d *Documents) HandoverReceiptPDF(r allocation.Receipt, lang string) ([]byte, error) {
-	return r.PDF(d.s.checkURL, d.s.receiptWording(docLang(lang)))
+// writeCertificatePDF writes a certificate in lang with its check URL.
+func (s *Server) writeCertificatePDF(lang i18n.Lang) func(erasure.Certificate, string) ([]byte, error) {
+	return func(c erasure.Certificate, token string) ([]byte, error) {
+		return c.PDF(s.checkURL(token), s.certificateWording(lang))
+	}
 }
 
-// ReceiptKey is a new storage key for the receipt of a request's handover.
-func (d *Documents) ReceiptKey(requestID int64) string {
-	return newReceiptKey(requestID)
+// writeReceiptPDF writes a handover's receipt in lang with its check URLs.
+func (s *Server) writeReceiptPDF(lang i18n.Lang) func(allocation.Receipt) ([]byte, error) {
+	return func(r allocation.Receipt) ([]byte, error) { return r.PDF(s.checkURL, s.receiptWording(lang)) }
+}
+
+// certificateWriter stores the certificate render writes under a new key
+// of the device's files.
+func certificateWriter(ctx context.Context, files storage.Store, deviceID int64,
+	render func(erasure.Certificate, string) ([]byte, error), stored *string) func(erasure.Certificate, string) (postgres.CertificateBlob, error) {
+	return func(c erasure.Certificate, token string) (postgres.CertificateBlob, error) {
+		data, err := render(c, token)
+		if err != nil {
+			return postgres.CertificateBlob{}, err
+		}
+		return storePDF(ctx, files, newFileKey(deviceID, "certificate")+".pdf", data, stored)
+	}
+}
+
+// receiptWriter stores the receipt render writes under a new key of the
+// request's handovers.
+func receiptWriter(ctx context.Context, files storage.Store, render func(allocation.Receipt) ([]byte, error),
+	stored *string) func(allocation.Receipt) (postgres.CertificateBlob, error) {
+	return func(r allocation.Receipt) (postgres.CertificateBlob, error) {
+		data, err := render(r)
+		if err != nil {
+			return postgres.CertificateBlob{}, err
+		}
+		return storePDF(ctx, files, newReceiptKey(r.RequestID), data, stored)
+	}
+}
+
+// storePDF stores a document under key, sets *stored to key once stored,
+// and returns the blob the store records.
+func storePDF(ctx context.Context, files storage.Store, key string, data []byte, stored *string) (postgres.CertificateBlob, error) {
+	if _, err := files.Put(ctx, key, bytes.NewReader(data), int64(len(data)), "application/pdf"); err != nil {
+		return postgres.CertificateBlob{}, err
+	}
+	*stored = key
+	return postgres.CertificateBlob{Key: key, Size: int64(len(data)), SHA256: sha256Hex(data)}, nil
 }

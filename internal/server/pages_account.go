@@ -322,13 +322,11 @@ func (s *Server) accountTokensView(c *echo.Context, issued *Issued) (accountToke
 	if issued != nil || page.Number > page.Pages() {
 		page.Number = 1
 	}
-	from := min((page.Number-1)*postgres.PageSize, len(all))
-	to := min(from+postgres.PageSize, len(all))
 	lang := langOf(c)
 	v := accountTokensView{Total: len(all), Issued: issued,
 		Pager: Pager{Number: page.Number, Pages: page.Pages(), path: localURL(lang, "/account/tokens"), query: url.Values{}}}
 	never := s.cat.T(lang, "account.never", nil)
-	for _, t := range all[from:to] {
+	for _, t := range pageItems(all, page) {
 		v.Tokens = append(v.Tokens, accountTokenRow{Token: t, ScopeKey: "account.tokens.scope." + t.Scope,
 			Created: accountDate(lang, t.CreatedAt), LastUsed: accountDateOr(lang, t.LastUsedAt, never)})
 	}

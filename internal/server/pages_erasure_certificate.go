@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
 	"time"
@@ -46,18 +45,7 @@ func (s *Server) issueCertificate(c *echo.Context, deviceID int64, scope postgre
 	ctx := c.Request().Context()
 	stored := ""
 	cert, _, err := s.store.IssueErasureCertificate(ctx, deviceID, scope, string(lang), principalOf(c),
-		func(content erasure.Certificate, token string) (postgres.CertificateBlob, error) {
-			data, err := content.PDF(s.checkURL(token), s.certificateWording(lang))
-			if err != nil {
-				return postgres.CertificateBlob{}, err
-			}
-			key := newFileKey(deviceID, "certificate") + ".pdf"
-			if _, err := s.files.Put(ctx, key, bytes.NewReader(data), int64(len(data)), "application/pdf"); err != nil {
-				return postgres.CertificateBlob{}, err
-			}
-			stored = key
-			return postgres.CertificateBlob{Key: key, Size: int64(len(data)), SHA256: sha256Hex(data)}, nil
-		})
+		certificateWriter(ctx, s.files, deviceID, s.writeCertificatePDF(lang), &stored))
 	if err != nil && stored != "" {
 		s.dropBlobs(c, stored)
 	}

@@ -86,7 +86,7 @@ func (s *Server) erasureRender(c *echo.Context, status int, d postgres.DeviceDet
 		return err
 	}
 	data := erasurePageData{Device: d, Total: page.Total, LogMB: erasure.MaxLogBytes / 1_000_000, MaxPasses: erasure.MaxPasses,
-		Pager: Pager{Number: page.Number, Pages: max(1, (page.Total+erasuresPerPage-1)/erasuresPerPage), path: requestedPath(c),
+		Pager: Pager{Number: page.Number, Pages: page.PagesOf(erasuresPerPage), path: requestedPath(c),
 			query: c.QueryParams()}}
 	chosen := ""
 	if f != nil {

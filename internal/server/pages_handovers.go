@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"time"
@@ -260,18 +259,7 @@ func (s *Server) prepareHandover(c *echo.Context, in postgres.NewHandover, works
 	}
 	stored := ""
 	h, err := s.store.PrepareHandover(ctx, in, workshop, string(lang), principalOf(c),
-		func(r allocation.Receipt) (postgres.CertificateBlob, error) {
-			data, err := r.PDF(s.checkURL, s.receiptWording(lang))
-			if err != nil {
-				return postgres.CertificateBlob{}, err
-			}
-			key := newReceiptKey(r.RequestID)
-			if _, err := s.files.Put(ctx, key, bytes.NewReader(data), int64(len(data)), "application/pdf"); err != nil {
-				return postgres.CertificateBlob{}, err
-			}
-			stored = key
-			return postgres.CertificateBlob{Key: key, Size: int64(len(data)), SHA256: sha256Hex(data)}, nil
-		})
+		receiptWriter(ctx, s.files, s.writeReceiptPDF(lang), &stored))
 	if err != nil && stored != "" {
 		s.dropBlobs(c, stored)
 	}

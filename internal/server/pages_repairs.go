@@ -154,7 +154,7 @@ func (s *Server) repairsRender(c *echo.Context, status int, d postgres.DeviceDet
 		return err
 	}
 	data := repairsPage{Device: d, Total: list.Page.Total, TotalMinutes: list.TotalMinutes,
-		Pager: Pager{Number: list.Page.Number, Pages: max(1, (list.Page.Total+repairsPerPage-1)/repairsPerPage),
+		Pager: Pager{Number: list.Page.Number, Pages: list.Page.PagesOf(repairsPerPage),
 			path: requestedPath(c), query: c.QueryParams()}}
 	for _, r := range list.Items {
 		row := repairRow{Repair: r, KindKey: r.Kind.Key()}
