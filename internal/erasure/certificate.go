@@ -62,31 +62,22 @@ type CertifiedDrive struct {
 func Number(year int, seq int64) string { return fmt.Sprintf("BRZ-E-%d-%06d", year, seq) }
 
 // Wording is what a certificate is written with, in one language.
-type Wording struct {
-	Lang string // fr, eu or en
-	// T translates a key, filling its {placeholders} from args.
-	T func(key string, args map[string]string) string
-	// Time writes a date and time as the language does, in the
-	// territory's time zone.
-	Time func(time.Time) string
-}
-
-func (w Wording) t(key string, kv ...string) string { return w.T(key, i18n.Args(kv...)) }
+type Wording = i18n.Wording
 
 // PDF renders the certificate: the device, each drive with its erasure,
 // the statement, and where to check it (checkURL, printed in full). Every
 // page's footer carries the number and the page count.
 func (c Certificate) PDF(checkURL string, w Wording) ([]byte, error) {
-	doc := &pdf.Document{Title: w.t("erasure.certificate.title") + " " + c.Number, Lang: w.Lang}
+	doc := &pdf.Document{Title: w.Tr("erasure.certificate.title") + " " + c.Number, Lang: w.Lang}
 	f := pdf.NewFlow(doc)
-	f.Text(w.t("erasure.certificate.title"), pdf.Style{Font: pdf.Bold, Size: 18})
+	f.Text(w.Tr("erasure.certificate.title"), pdf.Style{Font: pdf.Bold, Size: 18})
 	f.Space(4)
-	f.Text(w.t("erasure.certificate.number", "number", c.Number)+" — "+w.t("erasure.certificate.issued", "date", w.Time(c.IssuedAt)),
+	f.Text(w.Tr("erasure.certificate.number", "number", c.Number)+" — "+w.Tr("erasure.certificate.issued", "date", w.Time(c.IssuedAt)),
 		pdf.Style{Size: 11})
 	heading := func(key string, kv ...string) {
 		f.Space(8)
 		f.Ensure(40) // a heading never ends a page
-		f.Text(w.t(key, kv...), pdf.Style{Font: pdf.Bold, Size: 12.5})
+		f.Text(w.Tr(key, kv...), pdf.Style{Font: pdf.Bold, Size: 12.5})
 		f.Space(3)
 	}
 	facts := func(rows [][]string) {
@@ -101,58 +92,58 @@ func (c Certificate) PDF(checkURL string, w Wording) ([]byte, error) {
 	}
 	heading("erasure.certificate.device")
 	facts([][]string{
-		{w.t("erasure.certificate.tag"), dash(c.Tag)},
-		{w.t("erasure.certificate.model"), w.t("category."+c.Device.Category) + " " + c.Device.Brand + " " + c.Device.Model},
-		{w.t("erasure.certificate.serial"), dash(c.Device.Serial)},
-		{w.t("erasure.certificate.donor"), dash(c.Donor)},
-		{w.t("erasure.certificate.donation"), w.t("erasure.certificate.donation_value", "number", strconv.FormatInt(c.Donation.ID, 10),
+		{w.Tr("erasure.certificate.tag"), dash(c.Tag)},
+		{w.Tr("erasure.certificate.model"), w.Tr("category."+c.Device.Category) + " " + c.Device.Brand + " " + c.Device.Model},
+		{w.Tr("erasure.certificate.serial"), dash(c.Device.Serial)},
+		{w.Tr("erasure.certificate.donor"), dash(c.Donor)},
+		{w.Tr("erasure.certificate.donation"), w.Tr("erasure.certificate.donation_value", "number", strconv.FormatInt(c.Donation.ID, 10),
 			"title", c.Donation.Title)},
-		{w.t("erasure.certificate.workshop"), dash(c.Workshop)},
+		{w.Tr("erasure.certificate.workshop"), dash(c.Workshop)},
 	})
 	heading("erasure.certificate.drives")
 	if len(c.Drives) == 0 {
-		f.Text(w.t("erasure.certificate.no_drives"), pdf.Style{})
+		f.Text(w.Tr("erasure.certificate.no_drives"), pdf.Style{})
 	}
 	for _, d := range c.Drives {
 		f.Space(4)
 		f.Ensure(60)
-		f.Text(w.t("erasure.certificate.drive", "n", strconv.Itoa(d.Drive.Position)), pdf.Style{Font: pdf.Bold, Size: 11})
+		f.Text(w.Tr("erasure.certificate.drive", "n", strconv.Itoa(d.Drive.Position)), pdf.Style{Font: pdf.Bold, Size: 11})
 		f.Space(2)
-		tool := w.t(d.Tool.Key())
+		tool := w.Tr(d.Tool.Key())
 		if d.ToolVersion != "" {
 			tool += " " + d.ToolVersion
 		}
-		tool += " · " + w.t("erasure.certificate.passes_value", "count", strconv.Itoa(d.Passes))
+		tool += " · " + w.Tr("erasure.certificate.passes_value", "count", strconv.Itoa(d.Passes))
 		log := d.LogSHA256
 		if log == "" {
-			log = w.t("erasure.certificate.no_log")
+			log = w.Tr("erasure.certificate.no_log")
 		}
 		facts([][]string{
-			{w.t("erasure.certificate.drive_type"), w.t("device.drive."+d.Drive.Type) + ", " +
-				w.t("erasure.certificate.capacity_value", "gb", strconv.Itoa(d.Drive.CapacityGB))},
-			{w.t("erasure.certificate.drive_serial"), dash(d.Drive.Serial)},
-			{w.t("erasure.certificate.method"), w.t(d.Method.Key())},
-			{w.t("erasure.certificate.tool"), tool},
-			{w.t("erasure.certificate.verification"), w.t(d.Verification.Key())},
-			{w.t("erasure.certificate.period"), w.Time(d.StartedAt) + " – " + w.Time(d.EndedAt)},
-			{w.t("erasure.certificate.technician"), d.Technician},
-			{w.t("erasure.certificate.log"), log},
+			{w.Tr("erasure.certificate.drive_type"), w.Tr("device.drive."+d.Drive.Type) + ", " +
+				w.Tr("erasure.certificate.capacity_value", "gb", strconv.Itoa(d.Drive.CapacityGB))},
+			{w.Tr("erasure.certificate.drive_serial"), dash(d.Drive.Serial)},
+			{w.Tr("erasure.certificate.method"), w.Tr(d.Method.Key())},
+			{w.Tr("erasure.certificate.tool"), tool},
+			{w.Tr("erasure.certificate.verification"), w.Tr(d.Verification.Key())},
+			{w.Tr("erasure.certificate.period"), w.Time(d.StartedAt) + " – " + w.Time(d.EndedAt)},
+			{w.Tr("erasure.certificate.technician"), d.Technician},
+			{w.Tr("erasure.certificate.log"), log},
 		})
 	}
 	heading("erasure.certificate.statement_title")
 	if len(c.Drives) == 0 {
-		f.Text(w.t("erasure.certificate.statement_none", "workshop", c.Workshop), pdf.Style{})
+		f.Text(w.Tr("erasure.certificate.statement_none", "workshop", c.Workshop), pdf.Style{})
 	} else {
-		f.Text(w.t("erasure.certificate.statement", "workshop", c.Workshop, "count", strconv.Itoa(len(c.Drives))), pdf.Style{})
+		f.Text(w.Tr("erasure.certificate.statement", "workshop", c.Workshop, "count", strconv.Itoa(len(c.Drives))), pdf.Style{})
 	}
 	heading("erasure.certificate.check_title")
-	f.Text(w.t("erasure.certificate.check"), pdf.Style{})
+	f.Text(w.Tr("erasure.certificate.check"), pdf.Style{})
 	f.Space(3)
 	f.Text(checkURL, pdf.Style{Font: pdf.Bold})
 	f.Space(3)
-	f.Text(w.t("erasure.certificate.check_hash"), pdf.Style{Size: 9, Gray: 0.3})
+	f.Text(w.Tr("erasure.certificate.check_hash"), pdf.Style{Size: 9, Gray: 0.3})
 	doc.Stamp(func(p *pdf.Page, n, total int) {
-		footer := w.t("erasure.certificate.footer", "number", c.Number, "n", strconv.Itoa(n), "total", strconv.Itoa(total))
+		footer := w.Tr("erasure.certificate.footer", "number", c.Number, "n", strconv.Itoa(n), "total", strconv.Itoa(total))
 		p.FillGray(0.3)
 		p.Text(pdf.Regular, 8, f.Left, pdf.MM(10), footer)
 		p.FillGray(0)

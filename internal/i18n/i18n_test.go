@@ -147,3 +147,20 @@ func BenchmarkT(b *testing.B) {
 		_ = c.T(FR, "m", args)
 	}
 }
+
+// The documents' Wording passes its placeholders to T as Args makes them.
+func TestWordingTr(t *testing.T) {
+	var gotKey string
+	var gotArgs map[string]string
+	w := Wording{Lang: "eu", T: func(key string, args map[string]string) string {
+		gotKey, gotArgs = key, args
+		return "ok"
+	}}
+	if w.Tr("doc.title", "name", "Baiona", "year", "2026", "dangling") != "ok" || gotKey != "doc.title" ||
+		len(gotArgs) != 2 || gotArgs["name"] != "Baiona" || gotArgs["year"] != "2026" {
+		t.Errorf("Tr: key %q, args %v", gotKey, gotArgs)
+	}
+	if w.Tr("doc.plain"); gotArgs != nil {
+		t.Errorf("Tr without placeholders: args %v, want nil", gotArgs)
+	}
+}

@@ -181,7 +181,7 @@ func (r *DonorReport) WithStock(stock int) {
 // otherwise up to which stock the objective is reached; then the year's
 // objective, A and what the calculation leaves out. The HTML summary and
 // the PDF print the same lines.
-func (w Wording) DecretLines(r DonorReport) []string {
+func DecretLines(w Wording, r DonorReport) []string {
 	s := r.Summary.Decret
 	year := strconv.Itoa(r.Year)
 	objective := ""
@@ -191,29 +191,29 @@ func (w Wording) DecretLines(r DonorReport) []string {
 	var lines []string
 	switch {
 	case s.Stock != nil && s.RatePct != nil:
-		lines = append(lines, w.t("reports.decret.rate", "pct", w.Number(*s.RatePct), "reused", strconv.Itoa(s.Reused),
+		lines = append(lines, w.Tr("reports.decret.rate", "pct", w.Number(*s.RatePct), "reused", strconv.Itoa(s.Reused),
 			"stock", strconv.Itoa(*s.Stock), "year", year))
 		if s.Reached != nil && *s.Reached {
-			lines = append(lines, w.t("reports.decret.reached", "objective", objective))
+			lines = append(lines, w.Tr("reports.decret.reached", "objective", objective))
 		} else if s.Reached != nil {
-			lines = append(lines, w.t("reports.decret.not_reached", "objective", objective))
+			lines = append(lines, w.Tr("reports.decret.not_reached", "objective", objective))
 		}
 	case s.Stock != nil:
-		lines = append(lines, w.t("reports.decret.stock_zero", "year", year))
+		lines = append(lines, w.Tr("reports.decret.stock_zero", "year", year))
 	case s.StockAtMost != nil:
-		lines = append(lines, w.t("reports.decret.threshold", "objective", objective, "year", year,
+		lines = append(lines, w.Tr("reports.decret.threshold", "objective", objective, "year", year,
 			"most", strconv.Itoa(*s.StockAtMost)))
 	case s.ObjectivePct != nil:
-		lines = append(lines, w.t("reports.decret.threshold_none"))
+		lines = append(lines, w.Tr("reports.decret.threshold_none"))
 	}
 	if s.ObjectivePct != nil {
-		lines = append(lines, w.t("reports.decret.objective", "year", year, "objective", objective))
+		lines = append(lines, w.Tr("reports.decret.objective", "year", year, "objective", objective))
 	} else {
-		lines = append(lines, w.t("reports.decret.no_objective", "year", year))
+		lines = append(lines, w.Tr("reports.decret.no_objective", "year", year))
 	}
-	lines = append(lines, w.t("reports.decret.counted", "reused", strconv.Itoa(s.Reused), "counted", strconv.Itoa(s.Counted),
+	lines = append(lines, w.Tr("reports.decret.counted", "reused", strconv.Itoa(s.Reused), "counted", strconv.Itoa(s.Counted),
 		"recovered", strconv.Itoa(s.Recovered), "pending", strconv.Itoa(s.Pending)),
-		w.t("reports.decret.excluded", "old", strconv.Itoa(s.ExcludedOld), "category", strconv.Itoa(s.ExcludedCategory),
+		w.Tr("reports.decret.excluded", "old", strconv.Itoa(s.ExcludedOld), "category", strconv.Itoa(s.ExcludedCategory),
 			"without_year", strconv.Itoa(s.WithoutYear)))
 	return lines
 }

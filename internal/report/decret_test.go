@@ -157,30 +157,30 @@ func TestReportDecretLines(t *testing.T) {
 		"reports.decret.objective(objective=25,year=2023)",
 		"reports.decret.counted(counted=1,pending=0,recovered=0,reused=1)",
 		"reports.decret.excluded(category=0,old=1,without_year=0)"}
-	if got := w.DecretLines(r); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := DecretLines(w, r); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("without B:\n%s", strings.Join(got, "\n"))
 	}
 	r.WithStock(5)
-	got := w.DecretLines(r)
+	got := DecretLines(w, r)
 	if got[0] != "reports.decret.rate(pct=20,reused=1,stock=5,year=2023)" || got[1] != "reports.decret.not_reached(objective=25)" {
 		t.Errorf("with B = 5:\n%s", strings.Join(got, "\n"))
 	}
 	r.WithStock(4)
-	if got := w.DecretLines(r); got[1] != "reports.decret.reached(objective=25)" {
+	if got := DecretLines(w, r); got[1] != "reports.decret.reached(objective=25)" {
 		t.Errorf("with B = 4:\n%s", strings.Join(got, "\n"))
 	}
 	r.WithStock(0)
-	if got := w.DecretLines(r); got[0] != "reports.decret.stock_zero(year=2023)" {
+	if got := DecretLines(w, r); got[0] != "reports.decret.stock_zero(year=2023)" {
 		t.Errorf("with B = 0:\n%s", strings.Join(got, "\n"))
 	}
 	old := DonorReport{Year: 2021}
 	old.Summarize()
-	if got := w.DecretLines(old); got[0] != "reports.decret.no_objective(year=2021)" {
+	if got := DecretLines(w, old); got[0] != "reports.decret.no_objective(year=2021)" {
 		t.Errorf("2021:\n%s", strings.Join(got, "\n"))
 	}
 	none := DonorReport{Year: 2025}
 	none.Summarize()
-	if got := w.DecretLines(none); got[0] != "reports.decret.threshold_none()" || got[1] != "reports.decret.objective(objective=50,year=2025)" {
+	if got := DecretLines(w, none); got[0] != "reports.decret.threshold_none()" || got[1] != "reports.decret.objective(objective=50,year=2025)" {
 		t.Errorf("2025 without reuse:\n%s", strings.Join(got, "\n"))
 	}
 }

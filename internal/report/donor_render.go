@@ -79,35 +79,25 @@ func FateKey(f Fate) string { return fateKeys[f] }
 func StatusKey(status string) string { return statusKeys[status] }
 
 // Wording is what a report is written with, in one language.
-type Wording struct {
-	Lang string // fr, eu or en
-	// T translates a key, filling its {placeholders} from args.
-	T func(key string, args map[string]string) string
-	// Time writes a date as the language does, in the territory's zone.
-	Time func(time.Time) string
-	// Number writes a figure with one decimal as the language does.
-	Number func(float64) string
-}
-
-func (w Wording) t(key string, kv ...string) string { return w.T(key, i18n.Args(kv...)) }
+type Wording = i18n.Wording
 
 // FateText says a device's fate in words: whom it went to, or which
 // certificate covers its recycling.
-func (w Wording) FateText(d Device) string {
+func FateText(w Wording, d Device) string {
 	switch d.Fate {
 	case Delivered:
 		day := ""
 		if d.DeliveredOn != nil {
 			day = w.Time(*d.DeliveredOn)
 		}
-		return w.t("reports.fate_text.delivered", "kind", w.t("admin.kind."+d.BeneficiaryKind), "commune", d.Commune, "date", day)
+		return w.Tr("reports.fate_text.delivered", "kind", w.Tr("admin.kind."+d.BeneficiaryKind), "commune", d.Commune, "date", day)
 	case Recycled:
 		if d.RecyclingCertificate != "" {
-			return w.t("reports.fate_text.recycled", "certificate", d.RecyclingCertificate, "recycler", d.Recycler)
+			return w.Tr("reports.fate_text.recycled", "certificate", d.RecyclingCertificate, "recycler", d.Recycler)
 		}
-		return w.t("reports.fate_text.recycled_pending")
+		return w.Tr("reports.fate_text.recycled_pending")
 	}
-	return w.t(FateKey(d.Fate))
+	return w.Tr(FateKey(d.Fate))
 }
 
 // PDF renders the report: the donor and the year, the reuse rate with its
@@ -115,30 +105,30 @@ func (w Wording) FateText(d Device) string {
 // and method, then one row per device.
 func (r DonorReport) PDF(w Wording) ([]byte, error) {
 	year := strconv.Itoa(r.Year)
-	doc := &pdf.Document{Title: w.t("reports.pdf.title", "org", r.Org.Name, "year", year), Lang: w.Lang}
+	doc := &pdf.Document{Title: w.Tr("reports.pdf.title", "org", r.Org.Name, "year", year), Lang: w.Lang}
 	f := pdf.NewFlow(doc)
-	f.Text(w.t("reports.pdf.title", "org", r.Org.Name, "year", year), pdf.Style{Font: pdf.Bold, Size: 16})
+	f.Text(w.Tr("reports.pdf.title", "org", r.Org.Name, "year", year), pdf.Style{Font: pdf.Bold, Size: 16})
 	f.Space(4)
-	f.Text(w.t("reports.pdf.generated", "date", w.Time(r.GeneratedAt), "commune", r.Org.Commune), pdf.Style{Size: 10})
+	f.Text(w.Tr("reports.pdf.generated", "date", w.Time(r.GeneratedAt), "commune", r.Org.Commune), pdf.Style{Size: 10})
 	heading := func(key string) {
 		f.Space(8)
 		f.Ensure(40)
-		f.Text(w.t(key), pdf.Style{Font: pdf.Bold, Size: 12.5})
+		f.Text(w.Tr(key), pdf.Style{Font: pdf.Bold, Size: 12.5})
 		f.Space(3)
 	}
 	s := r.Summary
 	heading("reports.reuse.title")
-	rate := w.t("reports.reuse.none")
+	rate := w.Tr("reports.reuse.none")
 	if s.ReuseRatePct != nil {
-		rate = w.t("reports.reuse.value", "pct", w.Number(*s.ReuseRatePct), "reused", strconv.Itoa(s.Reused),
+		rate = w.Tr("reports.reuse.value", "pct", w.Number(*s.ReuseRatePct), "reused", strconv.Itoa(s.Reused),
 			"settled", strconv.Itoa(s.Settled))
 	}
 	f.Text(rate, pdf.Style{Font: pdf.Bold, Size: 11})
 	f.Space(2)
-	f.Text(w.t("reports.reuse.definition"), pdf.Style{Size: 9})
+	f.Text(w.Tr("reports.reuse.definition"), pdf.Style{Size: 9})
 
 	heading("reports.decret.title")
-	for i, line := range w.DecretLines(r) {
+	for i, line := range DecretLines(w, r) {
 		st := pdf.Style{Size: 10}
 		if i == 0 {
 			st.Font = pdf.Bold
@@ -146,22 +136,22 @@ func (r DonorReport) PDF(w Wording) ([]byte, error) {
 		f.Text(line, st)
 		f.Space(2)
 	}
-	f.Text(w.t("reports.decret.definition"), pdf.Style{Size: 9})
+	f.Text(w.Tr("reports.decret.definition"), pdf.Style{Size: 9})
 
 	heading("reports.fates.title")
 	counts := map[Fate]int{Delivered: s.Delivered, Prepared: s.Prepared, Recycled: s.Recycled, Dismantled: s.Dismantled,
 		InProgress: s.InProgress, Declared: s.Declared}
-	rows := [][]string{{w.t("reports.fates.given"), strconv.Itoa(s.Given)}}
+	rows := [][]string{{w.Tr("reports.fates.given"), strconv.Itoa(s.Given)}}
 	for _, fa := range Fates {
-		rows = append(rows, []string{w.t(FateKey(fa)), strconv.Itoa(counts[fa])})
+		rows = append(rows, []string{w.Tr(FateKey(fa)), strconv.Itoa(counts[fa])})
 	}
 	f.Table(pdf.Table{Columns: []pdf.Column{{Share: 7, Font: pdf.Bold}, {Share: 3}}, Size: 9.5, Grid: true, Rows: rows})
 
 	heading("reports.emissions.title")
-	f.Text(w.t("reports.emissions.value", "net", w.Number(s.NetKg), "low", w.Number(s.LowKg), "high", w.Number(s.HighKg),
+	f.Text(w.Tr("reports.emissions.value", "net", w.Number(s.NetKg), "low", w.Number(s.LowKg), "high", w.Number(s.HighKg),
 		"count", strconv.Itoa(s.WithResult), "consolidated", strconv.Itoa(s.Consolidated)), pdf.Style{Size: 10})
 	f.Space(2)
-	f.Text(w.t("reports.emissions.method", "set", r.FactorSet, "version", r.FactorVersion, "method", r.MethodVersion),
+	f.Text(w.Tr("reports.emissions.method", "set", r.FactorSet, "version", r.FactorVersion, "method", r.MethodVersion),
 		pdf.Style{Size: 9})
 
 	heading("reports.devices.title")
@@ -175,26 +165,26 @@ func (r DonorReport) PDF(w Wording) ([]byte, error) {
 	for i, d := range r.Devices {
 		certs := []string{}
 		if d.ErasureCertificate != "" {
-			certs = append(certs, w.t("reports.col.erasure_short", "number", d.ErasureCertificate))
+			certs = append(certs, w.Tr("reports.col.erasure_short", "number", d.ErasureCertificate))
 		}
 		if d.RecyclingCertificate != "" {
-			certs = append(certs, w.t("reports.col.recycling_short", "ref", d.RecyclingCertificate))
+			certs = append(certs, w.Tr("reports.col.recycling_short", "ref", d.RecyclingCertificate))
 		}
 		em := "—"
 		if e := d.Emissions; e != nil {
-			em = w.t("reports.emissions.device", "net", w.Number(e.NetKg), "low", w.Number(e.LowKg), "high", w.Number(e.HighKg),
-				"status", w.t(StatusKey(e.Status)))
+			em = w.Tr("reports.emissions.device", "net", w.Number(e.NetKg), "low", w.Number(e.LowKg), "high", w.Number(e.HighKg),
+				"status", w.Tr(StatusKey(e.Status)))
 		}
-		devs[i] = []string{dash(d.Tag), strings.TrimSpace(w.t("category."+d.Category) + " " + d.Brand + " " + d.Model),
-			dash(d.Serial), w.FateText(d), dash(strings.Join(certs, "\n")), em}
+		devs[i] = []string{dash(d.Tag), strings.TrimSpace(w.Tr("category."+d.Category) + " " + d.Brand + " " + d.Model),
+			dash(d.Serial), FateText(w, d), dash(strings.Join(certs, "\n")), em}
 	}
 	f.Table(pdf.Table{Columns: []pdf.Column{{Share: 1.2, Font: pdf.Bold}, {Share: 2.2}, {Share: 1.5}, {Share: 2.4},
 		{Share: 1.9}, {Share: 1.8}}, Size: 7.5, Grid: true, Rows: devs,
-		Header: []string{w.t("reports.col.tag"), w.t("reports.col.device"), w.t("reports.col.serial"), w.t("reports.col.fate"),
-			w.t("reports.col.certificates"), w.t("reports.col.emissions")}})
+		Header: []string{w.Tr("reports.col.tag"), w.Tr("reports.col.device"), w.Tr("reports.col.serial"), w.Tr("reports.col.fate"),
+			w.Tr("reports.col.certificates"), w.Tr("reports.col.emissions")}})
 
 	doc.Stamp(func(p *pdf.Page, n, total int) {
-		footer := w.t("reports.pdf.footer", "org", r.Org.Name, "year", year, "n", strconv.Itoa(n), "total", strconv.Itoa(total))
+		footer := w.Tr("reports.pdf.footer", "org", r.Org.Name, "year", year, "n", strconv.Itoa(n), "total", strconv.Itoa(total))
 		p.FillGray(0.3)
 		p.Text(pdf.Regular, 8, f.Left, pdf.MM(10), footer)
 		p.FillGray(0)

@@ -179,7 +179,7 @@ func (s *Server) donorReportPage(c *echo.Context) error {
 	if err := applyStock(c, &r); err != nil {
 		stockErr = s.cat.T(lang, berriz.As(err).Fields["stock"], nil)
 	}
-	d := donorReportPage{DonorReport: r, Decret: w.DecretLines(r), Stock: stock, StockError: stockErr, Net: decimalText(lang, r.Summary.NetKg), Low: decimalText(lang, r.Summary.LowKg),
+	d := donorReportPage{DonorReport: r, Decret: report.DecretLines(w, r), Stock: stock, StockError: stockErr, Net: decimalText(lang, r.Summary.NetKg), Low: decimalText(lang, r.Summary.LowKg),
 		High: decimalText(lang, r.Summary.HighKg), Weight: decimalText(lang, r.Summary.WeightKg)}
 	if r.Summary.ReuseRatePct != nil {
 		d.Rate = decimalText(lang, *r.Summary.ReuseRatePct)
@@ -189,7 +189,7 @@ func (s *Server) donorReportPage(c *echo.Context) error {
 			d.More = len(r.Devices) - i
 			break
 		}
-		row := reportDeviceRow{Device: dev, FateText: w.FateText(dev)}
+		row := reportDeviceRow{Device: dev, FateText: report.FateText(w, dev)}
 		if e := dev.Emissions; e != nil {
 			row.Emissions = s.cat.T(lang, "reports.emissions.device", map[string]string{"net": decimalText(lang, e.NetKg),
 				"low": decimalText(lang, e.LowKg), "high": decimalText(lang, e.HighKg),
