@@ -379,15 +379,16 @@ func (p monthPart) selectSQL(where string, arg func(any) string) string {
 }
 
 // monthParts splits q's reading of cuboid gset (which keeps the month)
-// when q has a month range without grouping by month: the years in the
-// range from the cuboid of years, the months around them from the cuboid
-// of months (a range of three years reads 3 rows per group, not 36). A
-// year the range cuts is read as its months in the range, or as its year
-// row minus its months outside the range when that reads fewer rows
-// (2022-03..2022-12: the year 2022 minus January and February, 3 rows
-// instead of 10). constMonth is the month column's one value when a single
-// month or a single whole year is read (one row per group: exact), else "".
-func (q TotalsQuery) monthParts(gset int) (parts []monthPart, constMonth string) {
+// when q has a month range without grouping by month (rangeParts), or reads
+// the cuboid without the month minus the cube's months outside the range
+// when that reads fewer rows per group: first and last ("YYYY-MM", "" for
+// an empty cube) are the cube's first and last months (cubeExtent), so
+// 2022-03..2026-09 over 2022-01..2026-11 reads all the months once minus
+// 2022-01..02 and 2026-10..11 (5 rows a group) rather than the years 2022
+// to 2026 minus the same months and December (10). constMonth is the month
+// column's one value when the parts read one row per group (exact), else
+// "".
+func (q TotalsQuery) monthParts(gset int, first, last string) (parts []monthPart, constMonth string) {
 	from, to := q.From, q.To
 	if from == "" {
 		from = "0001-01"
@@ -395,11 +396,95 @@ func (q TotalsQuery) monthParts(gset int) (parts []monthPart, constMonth string)
 	if to == "" {
 		to = "9999-12"
 	}
+	if from != to && slices.Contains(q.GroupBy, DimMonth) || from > to {
+		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, ""
+	}
+	parts, constMonth = rangeParts(gset, from, to)
+	if first == "" || from == to {
+		return parts, constMonth
+	}
+	// The complement: all months, minus those of the cube before and
+	// after the range, each read as rangeParts would, negated.
+	all := []monthPart{{gset: gset &^ DimMonth.bit()}}
+	if first < from {
+		before, _ := rangeParts(gset, first, monthBefore(from))
+		all = append(all, negated(before)...)
+	}
+	if to < last {
+		after, _ := rangeParts(gset, monthAfter(to), last)
+		all = append(all, negated(after)...)
+	}
+	if partsCost(all, first, last) >= partsCost(parts, first, last) {
+		return parts, constMonth
+	}
+	if len(all) == 1 {
+		// The cuboid without the month keeps it as this constant.
+		return all, "0001-01-01"
+	}
+	return all, ""
+}
+
+// partsCost is the rows a group has at most in parts, within the cube's
+// months first..last: a row per month or year of a part, one for the
+// cuboid without the month.
+func partsCost(parts []monthPart, first, last string) int {
+	n := 0
+	for _, p := range parts {
+		switch {
+		case p.from == "":
+			n++
+		case p.gset&yearBit != 0:
+			n += max(0, min(atoi(p.to[:4]), atoi(last[:4]))-max(atoi(p.from[:4]), atoi(first[:4]))+1)
+		default:
+			n += max(0, min(monthIndex(p.to[:7]), monthIndex(last))-max(monthIndex(p.from[:7]), monthIndex(first))+1)
+		}
+	}
+	return n
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// monthIndex numbers the months "YYYY-MM" in order.
+func monthIndex(m string) int { return atoi(m[:4])*12 + atoi(m[5:7]) - 1 }
+
+func monthOf(i int) string { return fmt.Sprintf("%04d-%02d", i/12, i%12+1) }
+
+func monthBefore(m string) string { return monthOf(monthIndex(m) - 1) }
+func monthAfter(m string) string  { return monthOf(monthIndex(m) + 1) }
+
+// negated is parts taken away instead of added (and the other way).
+func negated(parts []monthPart) []monthPart {
+	out := make([]monthPart, len(parts))
+	for i, p := range parts {
+		p.neg = !p.neg
+		out[i] = p
+	}
+	return out
+}
+
+// cubeExtent returns the cube's first and last months ("YYYY-MM"), ""
+// when it has no row: the ends of the cuboid of months, two index probes.
+func cubeExtent(ctx context.Context, tx pgx.Tx) (first, last string, err error) {
+	var lo, hi *time.Time
+	if err := tx.QueryRow(ctx, `SELECT min(month), max(month) FROM observatory_totals WHERE gset = `+
+		strconv.Itoa(DimMonth.bit())+` AND commune = ''`).Scan(&lo, &hi); err != nil || lo == nil || hi == nil {
+		return "", "", err
+	}
+	return lo.Format("2006-01"), hi.Format("2006-01"), nil
+}
+
+// rangeParts splits the months from..to ("YYYY-MM", from before to) of
+// cuboid gset: the years in the range from the cuboid of years, the
+// months around them from the cuboid of months (a range of three years
+// reads 3 rows per group, not 36). A year the range cuts is read as its
+// months in the range, or as its year row minus its months outside the
+// range when that reads fewer rows (2022-03..2022-12: the year 2022 minus
+// January and February, 3 rows instead of 10). constMonth is the month
+// column's one value when a single month or a single whole year is read
+// (one row per group: exact), else "".
+func rangeParts(gset int, from, to string) (parts []monthPart, constMonth string) {
 	if from == to {
 		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, from + "-01"
-	}
-	if slices.Contains(q.GroupBy, DimMonth) {
-		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, ""
 	}
 	fy, ty := from[:4], to[:4]
 	fm, _ := strconv.Atoi(from[5:])
@@ -447,7 +532,11 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	parts := []monthPart{{gset: gset}}
 	constMonth := "0001-01-01"
 	if gset&DimMonth.bit() != 0 {
-		parts, constMonth = q.monthParts(gset)
+		first, last, err := cubeExtent(ctx, tx)
+		if err != nil {
+			return Totals{}, err
+		}
+		parts, constMonth = q.monthParts(gset, first, last)
 		exact = exact || constMonth != ""
 	}
 	gr := newGrouper(q)

@@ -99,9 +99,51 @@ func TestMonthParts(t *testing.T) {
 			{gset: y, from: "2021-01-01", to: "9999-01-01"}}, ""},
 	}
 	for _, c := range cases {
-		got, constant := TotalsQuery{From: c.from, To: c.to}.monthParts(m)
+		// An empty cube: nothing to weigh, the range as it is.
+		got, constant := TotalsQuery{From: c.from, To: c.to}.monthParts(m, "", "")
 		if !slices.Equal(got, c.want) || constant != c.constant {
 			t.Errorf("monthParts(%q..%q) = %+v, %q; want %+v, %q", c.from, c.to, got, constant, c.want, c.constant)
 		}
+	}
+
+	// A cube of 2022-01..2026-11: the complement (the cuboid without the
+	// month, 0, minus the months outside) where it reads fewer rows.
+	const all = 0
+	withExtent := []struct {
+		from, to string
+		want     []monthPart
+		constant string
+	}{
+		// 5 rows a group instead of 2 + 5 + 2.
+		{"2022-03", "2026-09", []p{{gset: all}, {gset: m, from: "2022-01-01", to: "2022-02-01", neg: true},
+			{gset: m, from: "2026-10-01", to: "2026-11-01", neg: true}}, ""},
+		// Everything from the cube's first month: one row a group, exact.
+		{"2022-01", "", []p{{gset: all}}, "0001-01-01"},
+		{"2021-06", "2027-02", []p{{gset: all}}, "0001-01-01"},
+		// Before the cube's last month: all minus the months after.
+		{"", "2026-08", []p{{gset: all}, {gset: m, from: "2026-09-01", to: "2026-11-01", neg: true}}, ""},
+		// A tie (3 years, or all minus 2022 and 2026): the years.
+		{"2023-01", "2025-12", []p{{gset: y, from: "2023-01-01", to: "2025-01-01"}}, ""},
+		// One whole year, one month, a few months: as they are.
+		{"2024-01", "2024-12", []p{{gset: y, from: "2024-01-01", to: "2024-01-01"}}, "2024-01-01"},
+		{"2024-05", "2024-05", []p{{gset: m, from: "2024-05-01", to: "2024-05-01"}}, "2024-05-01"},
+		{"2024-03", "2024-06", []p{{gset: m, from: "2024-03-01", to: "2024-06-01"}}, ""},
+		// Outside the cube: nothing to read either way, the range as it is.
+		{"2019-01", "2019-06", []p{{gset: m, from: "2019-01-01", to: "2019-06-01"}}, ""},
+	}
+	for _, c := range withExtent {
+		got, constant := TotalsQuery{From: c.from, To: c.to}.monthParts(m, "2022-01", "2026-11")
+		if !slices.Equal(got, c.want) || constant != c.constant {
+			t.Errorf("monthParts(%q..%q) over 2022-01..2026-11 = %+v, %q; want %+v, %q", c.from, c.to, got, constant,
+				c.want, c.constant)
+		}
+	}
+	// Grouped by month: the range as it is, whatever the cube.
+	got, constant := TotalsQuery{From: "2022-03", To: "2026-09", GroupBy: []TotalsDim{DimMonth}}.monthParts(m, "2022-01", "2026-11")
+	if !slices.Equal(got, []monthPart{{gset: m, from: "2022-03-01", to: "2026-09-01"}}) || constant != "" {
+		t.Errorf("grouped by month: %+v, %q", got, constant)
+	}
+	if monthBefore("2022-01") != "2021-12" || monthAfter("2026-12") != "2027-01" || monthAfter("2026-09") != "2026-10" {
+		t.Errorf("monthBefore, monthAfter: %s %s %s", monthBefore("2022-01"), monthAfter("2026-12"), monthAfter("2026-09"))
 	}
 }
