@@ -378,17 +378,22 @@ func (p monthPart) selectSQL(where string, arg func(any) string) string {
 	return `SELECT ` + cols + ` FROM observatory_totals WHERE gset = ` + strconv.Itoa(p.gset) + ` AND ` + where
 }
 
+// noMonth is the month column of the cuboids without the month.
+const noMonth = "0001-01-01"
+
 // monthParts splits q's reading of cuboid gset (which keeps the month)
 // when q has a month range without grouping by month (rangeParts), or reads
 // the cuboid without the month minus the cube's months outside the range
-// when that reads fewer rows per group: first and last ("YYYY-MM", "" for
-// an empty cube) are the cube's first and last months (cubeExtent), so
-// 2022-03..2026-09 over 2022-01..2026-11 reads all the months once minus
-// 2022-01..02 and 2026-10..11 (5 rows a group) rather than the years 2022
-// to 2026 minus the same months and December (10). constMonth is the month
-// column's one value when the parts read one row per group (exact), else
-// "".
-func (q TotalsQuery) monthParts(gset int, first, last string) (parts []monthPart, constMonth string) {
+// when that reads fewer rows per group: extent gives the cube's first and
+// last months ("YYYY-MM", "" for an empty cube; cubeExtent), asked only
+// when the range is more than one row per group, so 2022-03..2026-09 over
+// 2022-01..2026-11 reads all the months once minus 2022-01..02 and
+// 2026-10..11 (5 rows a group) rather than the years 2022 to 2026 minus
+// the same months and December (9 within the cube). constMonth is the
+// month column's one value when the parts read one row per group (exact),
+// else "".
+func (q TotalsQuery) monthParts(gset int, extent func() (first, last string, err error)) (parts []monthPart, constMonth string,
+	err error) {
 	from, to := q.From, q.To
 	if from == "" {
 		from = "0001-01"
@@ -397,11 +402,16 @@ func (q TotalsQuery) monthParts(gset int, first, last string) (parts []monthPart
 		to = "9999-12"
 	}
 	if from != to && slices.Contains(q.GroupBy, DimMonth) || from > to {
-		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, ""
+		return []monthPart{{gset: gset, from: from + "-01", to: to + "-01"}}, "", nil
 	}
 	parts, constMonth = rangeParts(gset, from, to)
-	if first == "" || from == to {
-		return parts, constMonth
+	if constMonth != "" {
+		// One month or one year: one row per group already.
+		return parts, constMonth, nil
+	}
+	first, last, err := extent()
+	if err != nil || first == "" {
+		return parts, constMonth, err
 	}
 	// The complement: all months, minus those of the cube before and
 	// after the range, each read as rangeParts would, negated.
@@ -415,13 +425,12 @@ func (q TotalsQuery) monthParts(gset int, first, last string) (parts []monthPart
 		all = append(all, negated(after)...)
 	}
 	if partsCost(all, first, last) >= partsCost(parts, first, last) {
-		return parts, constMonth
+		return parts, constMonth, nil
 	}
 	if len(all) == 1 {
-		// The cuboid without the month keeps it as this constant.
-		return all, "0001-01-01"
+		return all, noMonth, nil
 	}
-	return all, ""
+	return all, "", nil
 }
 
 // partsCost is the rows a group has at most in parts, within the cube's
@@ -530,13 +539,13 @@ func cubeTotals(ctx context.Context, tx pgx.Tx, q TotalsQuery, set, version stri
 	gset := q.needMask()
 	exact := gset&^q.exactMask() == 0
 	parts := []monthPart{{gset: gset}}
-	constMonth := "0001-01-01"
+	constMonth := noMonth
 	if gset&DimMonth.bit() != 0 {
-		first, last, err := cubeExtent(ctx, tx)
+		var err error
+		parts, constMonth, err = q.monthParts(gset, func() (string, string, error) { return cubeExtent(ctx, tx) })
 		if err != nil {
 			return Totals{}, err
 		}
-		parts, constMonth = q.monthParts(gset, first, last)
 		exact = exact || constMonth != ""
 	}
 	gr := newGrouper(q)
@@ -1002,7 +1011,7 @@ func (db *DB) ObservatoryTotalsNaive(ctx context.Context, q TotalsQuery) (Totals
 		case slices.Contains(q.GroupBy, d):
 			cols, groupBy = append(cols, string(d)), append(groupBy, string(d))
 		case d == DimMonth:
-			cols = append(cols, "'0001-01-01'::date")
+			cols = append(cols, "'"+noMonth+"'::date")
 		default:
 			cols = append(cols, "''")
 		}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -64,6 +65,11 @@ func TestWireValues(t *testing.T) {
 // A month range cut inside its years is read as the year rows minus the
 // months outside when that reads fewer rows; the parts must cover exactly
 // the range (TestObservatoryTotalsEqualNaive checks the sums).
+// extentOf is a cube's extent as cubeExtent gives it.
+func extentOf(first, last string) func() (string, string, error) {
+	return func() (string, string, error) { return first, last, nil }
+}
+
 func TestMonthParts(t *testing.T) {
 	type p = monthPart
 	const m, y = 1, 1 | yearBit
@@ -100,8 +106,8 @@ func TestMonthParts(t *testing.T) {
 	}
 	for _, c := range cases {
 		// An empty cube: nothing to weigh, the range as it is.
-		got, constant := TotalsQuery{From: c.from, To: c.to}.monthParts(m, "", "")
-		if !slices.Equal(got, c.want) || constant != c.constant {
+		got, constant, err := TotalsQuery{From: c.from, To: c.to}.monthParts(m, extentOf("", ""))
+		if err != nil || !slices.Equal(got, c.want) || constant != c.constant {
 			t.Errorf("monthParts(%q..%q) = %+v, %q; want %+v, %q", c.from, c.to, got, constant, c.want, c.constant)
 		}
 	}
@@ -132,16 +138,29 @@ func TestMonthParts(t *testing.T) {
 		{"2019-01", "2019-06", []p{{gset: m, from: "2019-01-01", to: "2019-06-01"}}, ""},
 	}
 	for _, c := range withExtent {
-		got, constant := TotalsQuery{From: c.from, To: c.to}.monthParts(m, "2022-01", "2026-11")
-		if !slices.Equal(got, c.want) || constant != c.constant {
+		got, constant, err := TotalsQuery{From: c.from, To: c.to}.monthParts(m, extentOf("2022-01", "2026-11"))
+		if err != nil || !slices.Equal(got, c.want) || constant != c.constant {
 			t.Errorf("monthParts(%q..%q) over 2022-01..2026-11 = %+v, %q; want %+v, %q", c.from, c.to, got, constant,
 				c.want, c.constant)
 		}
 	}
 	// Grouped by month: the range as it is, whatever the cube.
-	got, constant := TotalsQuery{From: "2022-03", To: "2026-09", GroupBy: []TotalsDim{DimMonth}}.monthParts(m, "2022-01", "2026-11")
-	if !slices.Equal(got, []monthPart{{gset: m, from: "2022-03-01", to: "2026-09-01"}}) || constant != "" {
+	asked := false
+	got, constant, err := TotalsQuery{From: "2022-03", To: "2026-09", GroupBy: []TotalsDim{DimMonth}}.monthParts(m,
+		func() (string, string, error) { asked = true; return "2022-01", "2026-11", nil })
+	if err != nil || asked || !slices.Equal(got, []monthPart{{gset: m, from: "2022-03-01", to: "2026-09-01"}}) || constant != "" {
 		t.Errorf("grouped by month: %+v, %q", got, constant)
+	}
+	// One whole year: exact already, the extent not asked for.
+	if _, _, err := (TotalsQuery{From: "2024-01", To: "2024-12"}).monthParts(m, func() (string, string, error) {
+		return "", "", errors.New("asked")
+	}); err != nil {
+		t.Errorf("one year: %v", err)
+	}
+	if _, _, err := (TotalsQuery{From: "2022-03", To: "2026-09"}).monthParts(m, func() (string, string, error) {
+		return "", "", errors.New("asked")
+	}); err == nil || err.Error() != "asked" {
+		t.Errorf("the extent's error: %v", err)
 	}
 	if monthBefore("2022-01") != "2021-12" || monthAfter("2026-12") != "2027-01" || monthAfter("2026-09") != "2026-10" {
 		t.Errorf("monthBefore, monthAfter: %s %s %s", monthBefore("2022-01"), monthAfter("2026-12"), monthAfter("2026-09"))
