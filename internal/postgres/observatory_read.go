@@ -747,16 +747,8 @@ func (p *partReader) fill(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var r factRow
-	p.rows, p.pos = p.rows[:0], 0
-	for rows.Next() {
-		if err := p.dec.decode(rows, &r); err != nil {
-			return err
-		}
-		p.rows = append(p.rows, r)
-	}
-	if err := rows.Err(); err != nil {
+	p.pos = 0
+	if p.rows, err = p.dec.decodeAll(rows, p.rows[:0]); err != nil {
 		return err
 	}
 	p.done = len(p.rows) < p.batch
@@ -871,19 +863,11 @@ func (w *windowReader) read(ctx context.Context, tx pgx.Tx, communes []string) e
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	if w.rows == nil {
 		w.rows = (*windowRows.Get().(*[]factRow))[:0]
 	}
-	w.rows, w.pos = w.rows[:0], 0
-	var r factRow
-	for rows.Next() {
-		if err := w.dec.decode(rows, &r); err != nil {
-			return err
-		}
-		w.rows = append(w.rows, r)
-	}
-	if err := rows.Err(); err != nil {
+	w.pos = 0
+	if w.rows, err = w.dec.decodeAll(rows, w.rows[:0]); err != nil {
 		return err
 	}
 	// The statement's order is the nested loop's, not promised: by commune
@@ -1059,6 +1043,19 @@ type rowDecoder struct {
 }
 
 func newRowDecoder() *rowDecoder { return &rowDecoder{strs: map[string]string{}} }
+
+// decodeAll appends every row of rows to buf, and closes rows.
+func (d *rowDecoder) decodeAll(rows pgx.Rows, buf []factRow) ([]factRow, error) {
+	defer rows.Close()
+	var r factRow
+	for rows.Next() {
+		if err := d.decode(rows, &r); err != nil {
+			return buf, err
+		}
+		buf = append(buf, r)
+	}
+	return buf, rows.Err()
+}
 
 // decode fills r from the current row of rows.
 func (d *rowDecoder) decode(rows pgx.Rows, r *factRow) error {

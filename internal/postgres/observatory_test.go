@@ -250,7 +250,10 @@ func TestObservatoryPagesEqualNaive(t *testing.T) {
 	qs := withEveryGrouping([]postgres.TotalsQuery{{}, {From: "2024-01", To: "2025-12"}, {From: "2023-10"},
 		{To: "2025-06"}, {From: "2024-03", To: "2026-02"}, {From: "2023-08", To: "2026-09"}, {From: "2024-05", To: "2024-11"}, {From: "2025-01", To: "2025-12"},
 		{From: "2024-02", To: "2024-02"}, {Commune: "64445", From: "2024-01"}, {Category: "tv"},
-		{Category: "tv", From: "2024-03", To: "2026-02"}})
+		{Category: "tv", From: "2024-03", To: "2026-02"},
+		// Every month of the cube (2023-07..2027-03): the cuboid without
+		// the month alone, read exactly (monthParts' complement).
+		{From: "2023-05", To: "2027-06"}})
 	for _, phase := range []string{"pending", "folded"} {
 		if phase == "folded" {
 			if _, err := db.MergeObservatoryDeltas(ctx); err != nil {

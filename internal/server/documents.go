@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/berriz/berriz/internal/allocation"
 	"github.com/berriz/berriz/internal/config"
@@ -58,16 +59,25 @@ func (d *Documents) ReceiptWriter(ctx context.Context, files storage.Store, lang
 	return receiptWriter(ctx, files, d.s.writeReceiptPDF(docLang(lang)), stored)
 }
 
+// documentWording writes the documents in lang (certificates, receipts;
+// donor reports change its dates and add numbers), dates as the account
+// pages write them.
+func (s *Server) documentWording(lang i18n.Lang) i18n.Wording {
+	return i18n.Wording{Lang: string(lang),
+		T:    func(key string, args map[string]string) string { return s.cat.T(lang, key, args) },
+		Time: func(t time.Time) string { return accountDate(lang, t) }}
+}
+
 // writeCertificatePDF writes a certificate in lang with its check URL.
 func (s *Server) writeCertificatePDF(lang i18n.Lang) func(erasure.Certificate, string) ([]byte, error) {
 	return func(c erasure.Certificate, token string) ([]byte, error) {
-		return c.PDF(s.checkURL(token), s.certificateWording(lang))
+		return c.PDF(s.checkURL(token), s.documentWording(lang))
 	}
 }
 
 // writeReceiptPDF writes a handover's receipt in lang with its check URLs.
 func (s *Server) writeReceiptPDF(lang i18n.Lang) func(allocation.Receipt) ([]byte, error) {
-	return func(r allocation.Receipt) ([]byte, error) { return r.PDF(s.checkURL, s.receiptWording(lang)) }
+	return func(r allocation.Receipt) ([]byte, error) { return r.PDF(s.checkURL, s.documentWording(lang)) }
 }
 
 // certificateWriter stores the certificate render writes under a new key

@@ -3,11 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/erasure"
-	"github.com/berriz/berriz/internal/i18n"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/labstack/echo/v5"
 )
@@ -25,14 +23,6 @@ func (s *Server) checkURL(token string) string {
 		base = strings.TrimSuffix(s.cfg.PublicURL.String(), "/")
 	}
 	return base + "/c/" + token
-}
-
-// certificateWording writes certificates in lang, dates as the account
-// pages do (the territory's zone).
-func (s *Server) certificateWording(lang i18n.Lang) erasure.Wording {
-	return erasure.Wording{Lang: string(lang),
-		T:    func(key string, args map[string]string) string { return s.cat.T(lang, key, args) },
-		Time: func(t time.Time) string { return accountDate(lang, t) }}
 }
 
 // issueCertificate returns the certificate of a device's current cycle,

@@ -225,13 +225,6 @@ func (s *Server) handoverReceipt(c *echo.Context) error {
 	return s.sendBlob(c, blob{Key: h.ReceiptKey, ContentType: "application/pdf", Name: h.Number + ".pdf"})
 }
 
-// receiptWording writes receipts in lang, dates as the account pages do.
-func (s *Server) receiptWording(lang i18n.Lang) allocation.Wording {
-	return allocation.Wording{Lang: string(lang),
-		T:    func(key string, args map[string]string) string { return s.cat.T(lang, key, args) },
-		Time: func(t time.Time) string { return accountDate(lang, t) }}
-}
-
 // prepareHandover prepares a handover for the workshop (0: operators,
 // whichever single workshop holds the devices): certificates that issuing
 // missed when the devices were wiped are issued first (each in its own

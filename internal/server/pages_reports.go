@@ -142,12 +142,10 @@ func applyStock(c *echo.Context, r *report.DonorReport) error {
 
 // reportWording writes reports in lang.
 func (s *Server) reportWording(lang i18n.Lang) report.Wording {
-	return report.Wording{Lang: string(lang),
-		T: func(key string, args map[string]string) string { return s.cat.T(lang, key, args) },
-		Time: func(t time.Time) string {
-			return strings.Fields(accountDate(lang, t))[0] // the day only
-		},
-		Number: func(v float64) string { return decimalText(lang, v) }}
+	w := s.documentWording(lang)
+	w.Time = func(t time.Time) string { return strings.Fields(accountDate(lang, t))[0] } // the day only
+	w.Number = func(v float64) string { return decimalText(lang, v) }
+	return w
 }
 
 type reportDeviceRow struct {
