@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/device"
 	"github.com/berriz/berriz/internal/lifecycle"
 )
@@ -77,11 +80,17 @@ const deviceFilesJSONColumn = `(SELECT json_agg(json_build_object('id', f.id, 'k
 	'thumb', coalesce(f.thumb_key, ''), 'type', f.content_type, 'size', f.size, 'sha256', f.sha256,
 	'name', f.original_name, 'at', f.created_at) ORDER BY f.kind DESC, f.id) FROM device_files f WHERE f.device_id = v.id)`
 
+// devicePageColumns are a device page's columns, in pageRow's order.
+const devicePageColumns = deviceDetailColumns + `, ` + deviceFilesJSONColumn + `,
+	f.drives, f.erased, f.failed, ` + diagnosedColumn
+
 var (
 	deviceDetailQuery = dollars(`SELECT ` + deviceDetailColumns + deviceRowFrom + ` WHERE v.id = ? AND ` + donationScopeCond)
-	devicePageQuery   = dollars(`SELECT ` + deviceDetailColumns + `, ` + deviceFilesJSONColumn + `,
-		f.drives, f.erased, f.failed, ` + diagnosedColumn + deviceRowFrom + driveFactsJoin +
-		` WHERE v.id = ? AND ` + donationScopeCond)
+	devicePageQuery   = dollars(`SELECT ` + devicePageColumns + deviceRowFrom + driveFactsJoin + ` WHERE v.id = ? AND ` + donationScopeCond)
+	// sessionDevicePageQuery is devicePageQuery and the session's read
+	// in one statement, without scope (SessionDevicePage).
+	sessionDevicePageQuery = dollars(`SELECT ` + devicePageColumns + `, ` + sessionColumnsS + deviceRowFrom + driveFactsJoin +
+		`,` + sessionFromS + ` WHERE v.id = ? AND ` + sessionLiveS)
 	deviceFactsQuery = dollars(`SELECT v.id, v.state, v.version, v.cycle, v.category, coalesce(d.workshop_org_id, 0), v.location,
 			v.storage_drives, v.os, coalesce(v.grade, ''), v.recycling_batch_id IS NOT NULL, f.drives, f.erased, f.failed, ` +
 		diagnosedColumn + ` FROM devices v JOIN donations d ON d.id = v.donation_id` + driveFactsJoin +
@@ -149,32 +158,88 @@ type deviceFileJSON struct {
 // facts are read without a lock: for showing the next steps, not for
 // taking one (TransitionDevice reads them again under the row lock).
 func (db *DB) DevicePage(ctx context.Context, id int64, scope DonationScope) (DevicePage, error) {
-	var (
-		p     DevicePage
-		files []byte
-	)
+	var r pageRow
 	start := time.Now()
 	dd, err := scanDeviceDetail(db.pool.QueryRow(ctx, devicePageQuery,
-		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID),
-		&files, &p.Facts.Drives, &p.Facts.DrivesErased, &p.Facts.DrivesFailed, &p.Facts.Diagnosed)
+		id, scope.DonorOrgID, scope.DonorOrgID, scope.WorkshopOrgID, scope.WorkshopOrgID), r.dests()...)
 	db.traced(ctx, "device page", start, err)
 	if err != nil {
 		return DevicePage{}, fmt.Errorf("device %d: %w", id, notFound(err, "device.error.not_found"))
 	}
-	p.Device = dd
+	return r.page(dd)
+}
+
+// SessionDevicePage reads a session cookie and a device page in one
+// statement — what a technician's phone asks after every scan; one round
+// trip instead of two (docs/benchmarks.md). It returns the session's
+// principal (as SessionPrincipal) and the whole page, for the caller to
+// take Within the principal's scope: nothing of it is shown before. When
+// the statement finds no row, the session alone is read again to tell a
+// session gone (Unauthorized, no principal) from an unknown device (the
+// principal and NotFound).
+func (db *DB) SessionDevicePage(ctx context.Context, hash []byte, now time.Time, idle time.Duration, id int64) (*account.Principal,
+	DevicePage, error) {
+	var (
+		r  pageRow
+		sr = sessionRow{p: account.Principal{SessionID: hash}}
+	)
+	start := time.Now()
+	dd, err := scanDeviceDetail(db.pool.QueryRow(ctx, sessionDevicePageQuery, id, hash, now, now.Add(-idle)),
+		append(r.dests(), sr.dests()...)...)
+	db.traced(ctx, "session and device page", start, err)
+	if isNoRows(err) {
+		p, err := db.SessionPrincipal(ctx, hash, now, idle)
+		if err != nil {
+			return nil, DevicePage{}, err
+		}
+		return p, DevicePage{}, fmt.Errorf("device %d: %w", id, berriz.E(berriz.NotFound, "device.error.not_found"))
+	}
+	if err != nil {
+		return nil, DevicePage{}, fmt.Errorf("session and device %d: %w", id, ErrUnavailable.WithCause(err))
+	}
+	p, err := db.sessionPrincipal(ctx, &sr, now)
+	if err != nil {
+		return nil, DevicePage{}, err
+	}
+	dp, err := r.page(dd)
+	return p, dp, err
+}
+
+// Within is the page if the scope may see its device, else not found,
+// exactly as DevicePage answers a device outside its scope.
+func (p DevicePage) Within(sc DonationScope) (DevicePage, error) {
+	if !sc.holds(p.Device.DonorOrgID, p.Device.WorkshopOrgID) {
+		return DevicePage{}, fmt.Errorf("device %d: %w", p.Device.ID, berriz.E(berriz.NotFound, "device.error.not_found"))
+	}
+	return p, nil
+}
+
+// pageRow holds what a device page reads beyond deviceDetailColumns.
+type pageRow struct {
+	files []byte
+	facts lifecycle.Facts
+}
+
+func (r *pageRow) dests() []any {
+	return []any{&r.files, &r.facts.Drives, &r.facts.DrivesErased, &r.facts.DrivesFailed, &r.facts.Diagnosed}
+}
+
+// page finishes a device page from its scanned row.
+func (r *pageRow) page(dd DeviceDetail) (DevicePage, error) {
+	p := DevicePage{Device: dd, Facts: r.facts}
 	p.State = DeviceState{ID: dd.ID, State: lifecycle.State(dd.State), Version: dd.Version, Cycle: dd.Cycle}
 	p.Facts.StorageDrives, p.Facts.OS, p.Facts.Grade = dd.StorageDrives, dd.Specs.OS, dd.Grade
 	p.Facts.InRecyclingBatch, p.Facts.NeedsOS = dd.RecyclingBatchID != 0, device.NeedsOS(dd.Category)
-	if files != nil {
+	if r.files != nil {
 		var fs []deviceFileJSON
-		if err := json.Unmarshal(files, &fs); err != nil {
-			return DevicePage{}, fmt.Errorf("files of device %d: %w", id, err)
+		if err := json.Unmarshal(r.files, &fs); err != nil {
+			return DevicePage{}, fmt.Errorf("files of device %d: %w", dd.ID, err)
 		}
 		p.Files = make([]DeviceFile, len(fs))
 		for i, f := range fs {
 			// Local, as the driver answers times: the same value as
 			// DeviceFiles', zone included.
-			p.Files[i] = DeviceFile{ID: f.ID, DeviceID: id, Kind: f.Kind, Key: f.Key, ThumbKey: f.Thumb, ContentType: f.Type,
+			p.Files[i] = DeviceFile{ID: f.ID, DeviceID: dd.ID, Kind: f.Kind, Key: f.Key, ThumbKey: f.Thumb, ContentType: f.Type,
 				Size: f.Size, SHA256: f.SHA256, OriginalName: f.Name, CreatedAt: f.CreatedAt.Local()}
 		}
 	}
@@ -204,7 +269,7 @@ func (db *DB) deviceFactsOf(ctx context.Context, id int64, scope DonationScope) 
 
 // traced logs a statement run through database/sql as GORM's logger logs
 // its own (db.go, gormlog.go): failures other than "no row", and
-// statements slower than slowQuery.
+// statements slower than slowQuery; at debug level, every other one.
 func (db *DB) traced(ctx context.Context, what string, start time.Time, err error) {
 	elapsed := time.Since(start)
 	switch {
@@ -213,5 +278,10 @@ func (db *DB) traced(ctx context.Context, what string, start time.Time, err erro
 			"duration", elapsed.String())
 	case elapsed > slowQuery:
 		db.log.WarnContext(ctx, "slow query", "component", "postgres", "query", what, "duration", elapsed.String())
+	case db.log.Enabled(ctx, slog.LevelDebug):
+		// Every statement of the hot path at debug level: tests count
+		// them (a scan is one statement: auth_joined.go).
+		db.log.LogAttrs(ctx, slog.LevelDebug, "statement", slog.String("component", "postgres"), slog.String("query", what),
+			slog.Duration("duration", elapsed))
 	}
 }

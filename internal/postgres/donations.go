@@ -59,6 +59,12 @@ type DonationScope struct {
 
 const donationScopeCond = `(? = 0 OR d.donor_org_id = ?) AND (? = 0 OR d.workshop_org_id = ?)`
 
+// holds tells whether a donation of the donor and workshop given is in the
+// scope: donationScopeCond's rule, for what was read without it.
+func (s DonationScope) holds(donorOrgID, workshopOrgID int64) bool {
+	return (s.DonorOrgID == 0 || donorOrgID == s.DonorOrgID) && (s.WorkshopOrgID == 0 || workshopOrgID == s.WorkshopOrgID)
+}
+
 func (s DonationScope) args() []any {
 	return []any{s.DonorOrgID, s.DonorOrgID, s.WorkshopOrgID, s.WorkshopOrgID}
 }

@@ -56,42 +56,93 @@ func scanDevice(s interface{ Scan(...any) error }) (Device, error) {
 // keys through pgx directly, neither GORM nor database/sql (devicepage.go
 // says why).
 func (db *DB) DeviceByTag(ctx context.Context, code tag.Code) (TaggedDevice, error) {
-	var (
-		out      TaggedDevice
-		t        = &out.Tag
-		raw      string
-		deviceID *int64
-		v        Device
-	)
+	var r taggedRow
 	start := time.Now()
-	err := db.pool.QueryRow(ctx, deviceByTagQuery, string(code)).Scan(
-		&raw, &t.BatchID, &t.OrgID, &t.DeviceID, &t.LinkedAt, &t.CreatedAt, &deviceID,
-		&v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
-		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &out.WorkshopOrgID)
+	err := db.pool.QueryRow(ctx, deviceByTagQuery, string(code)).Scan(r.dests()...)
 	db.traced(ctx, "device by tag", start, err)
 	if err != nil {
 		return TaggedDevice{}, fmt.Errorf("tag %s: %w", code, notFound(err, "error.tag_unknown"))
 	}
-	t.Code = tag.Code(raw)
-	if deviceID == nil {
-		return out, nil
-	}
-	v.ID = *deviceID
-	out.Device = &v
-	return out, nil
+	return r.tagged(), nil
 }
 
-// deviceByTagQuery is the tag (tagColumns) and, once linked, its device
-// (deviceColumns, NULL-safe: a blank tag joins no device) and the workshop
-// holding the device's donation.
-const deviceByTagQuery = `SELECT t.code, t.batch_id, b.organisation_id, t.device_id, t.linked_at, t.created_at,
+// SessionDeviceByTag reads a session cookie and DeviceByTag in one
+// statement: a staff phone's scan (/t/<code>) is one round trip instead of
+// two (docs/benchmarks.md). It returns the session's principal (as
+// SessionPrincipal) and what DeviceByTag returns, which leaves to the
+// caller who may see what. When the statement finds no row, the session
+// alone is read again to tell a session gone (Unauthorized, no principal)
+// from an unknown code (the principal and NotFound).
+func (db *DB) SessionDeviceByTag(ctx context.Context, hash []byte, now time.Time, idle time.Duration, code tag.Code) (
+	*account.Principal, TaggedDevice, error) {
+	var (
+		r  taggedRow
+		sr = sessionRow{p: account.Principal{SessionID: hash}}
+	)
+	start := time.Now()
+	err := db.pool.QueryRow(ctx, sessionDeviceByTagQuery, string(code), hash, now, now.Add(-idle)).Scan(append(r.dests(), sr.dests()...)...)
+	db.traced(ctx, "session and device by tag", start, err)
+	if isNoRows(err) {
+		p, err := db.SessionPrincipal(ctx, hash, now, idle)
+		if err != nil {
+			return nil, TaggedDevice{}, err
+		}
+		return p, TaggedDevice{}, fmt.Errorf("tag %s: %w", code, berriz.E(berriz.NotFound, "error.tag_unknown"))
+	}
+	if err != nil {
+		return nil, TaggedDevice{}, fmt.Errorf("session and tag %s: %w", code, ErrUnavailable.WithCause(err))
+	}
+	p, err := db.sessionPrincipal(ctx, &sr, now)
+	if err != nil {
+		return nil, TaggedDevice{}, err
+	}
+	return p, r.tagged(), nil
+}
+
+// taggedRow holds one row of deviceByTagColumns as scanned.
+type taggedRow struct {
+	out      TaggedDevice
+	raw      string
+	deviceID *int64
+	v        Device
+}
+
+func (r *taggedRow) dests() []any {
+	t, v := &r.out.Tag, &r.v
+	return []any{&r.raw, &t.BatchID, &t.OrgID, &t.DeviceID, &t.LinkedAt, &t.CreatedAt, &r.deviceID,
+		&v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
+		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &r.out.WorkshopOrgID}
+}
+
+func (r *taggedRow) tagged() TaggedDevice {
+	out := r.out
+	out.Tag.Code = tag.Code(r.raw)
+	if r.deviceID == nil {
+		return out
+	}
+	v := r.v
+	v.ID = *r.deviceID
+	out.Device = &v
+	return out
+}
+
+// deviceByTagColumns and deviceByTagFrom read the tag (tagColumns) and,
+// once linked, its device (deviceColumns, NULL-safe: a blank tag joins no
+// device) and the workshop holding the device's donation, in taggedRow's
+// order.
+const (
+	deviceByTagColumns = `t.code, t.batch_id, b.organisation_id, t.device_id, t.linked_at, t.created_at,
 	v.id, coalesce(v.donation_id, 0), coalesce(v.line, 0), coalesce(v.category, ''), coalesce(v.brand, ''),
 	coalesce(v.model, ''), coalesce(v.serial, ''), coalesce(v.year, 0), coalesce(v.storage_drives, 0),
 	coalesce(v.weight_kg, 0)::float8, coalesce(v.notes, ''), coalesce(v.state, ''), coalesce(v.created_at, t.created_at),
-	coalesce(d.workshop_org_id, 0)
-FROM tags t JOIN tag_batches b ON b.id = t.batch_id LEFT JOIN devices v ON v.id = t.device_id
-	LEFT JOIN donations d ON d.id = v.donation_id
-WHERE t.code = $1`
+	coalesce(d.workshop_org_id, 0)`
+	deviceByTagFrom = ` tags t JOIN tag_batches b ON b.id = t.batch_id LEFT JOIN devices v ON v.id = t.device_id
+	LEFT JOIN donations d ON d.id = v.donation_id`
+	deviceByTagQuery = `SELECT ` + deviceByTagColumns + ` FROM` + deviceByTagFrom + ` WHERE t.code = $1`
+)
+
+var sessionDeviceByTagQuery = dollars(`SELECT ` + deviceByTagColumns + `, ` + sessionColumnsS + ` FROM` + deviceByTagFrom + `,` +
+	sessionFromS + ` WHERE t.code = ? AND ` + sessionLiveS)
 
 // lockBlankTag locks a tag the workshop may use (its own, or one the
 // operator generated; workshop 0: any) and checks it is blank.

@@ -52,19 +52,38 @@ func (db *DB) CreateSession(ctx context.Context, s NewSession, now time.Time) er
 	return nil
 }
 
+// A live session and who holds it, aliased sk (session), su (user) and so
+// (organisation) so that other reads can join them (SessionDevicePage);
+// its arguments are the hash, now and the idle limit (now - idle), as
+// ? placeholders (dollars). Columns in sessionRow's order.
+const (
+	sessionColumnsS = `su.id, su.organisation_id, so.kind, so.name, su.org_admin, su.email, su.name, sk.last_seen_at`
+	sessionFromS    = ` sessions sk JOIN users su ON su.id = sk.user_id JOIN organisations so ON so.id = su.organisation_id`
+	sessionLiveS    = `sk.token_hash = ? AND sk.expires_at > ? AND sk.last_seen_at > ? AND so.active`
+)
+
+var sessionPrincipalQuery = dollars(`SELECT ` + sessionColumnsS + ` FROM` + sessionFromS + ` WHERE ` + sessionLiveS)
+
+// sessionRow holds one row of sessionColumnsS as scanned.
+type sessionRow struct {
+	p        account.Principal
+	lastSeen time.Time
+}
+
+func (r *sessionRow) dests() []any {
+	p := &r.p
+	return []any{&p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &p.OrgAdmin, &p.Email, &p.Name, &r.lastSeen}
+}
+
 // SessionPrincipal returns who holds a session cookie, or Unauthorized when
 // the session is unknown, expired, idle for longer than idle, or its
 // organisation is deactivated.
 func (db *DB) SessionPrincipal(ctx context.Context, hash []byte, now time.Time, idle time.Duration) (*account.Principal, error) {
 	// Every signed-in request runs this: pgx directly, one prepared
 	// statement, no GORM nor database/sql (devicepage.go says why).
-	p := &account.Principal{SessionID: hash}
-	var lastSeen time.Time
+	r := sessionRow{p: account.Principal{SessionID: hash}}
 	start := time.Now()
-	err := db.pool.QueryRow(ctx, `SELECT u.id, u.organisation_id, o.kind, o.name, u.org_admin, u.email, u.name, s.last_seen_at
-		FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.organisation_id
-		WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND o.active`,
-		hash, now, now.Add(-idle)).Scan(&p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &p.OrgAdmin, &p.Email, &p.Name, &lastSeen)
+	err := db.pool.QueryRow(ctx, sessionPrincipalQuery, hash, now, now.Add(-idle)).Scan(r.dests()...)
 	db.traced(ctx, "session", start, err)
 	if isNoRows(err) {
 		return nil, berriz.E(berriz.Unauthorized, "error.session_expired")
@@ -72,15 +91,21 @@ func (db *DB) SessionPrincipal(ctx context.Context, hash []byte, now time.Time, 
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", ErrUnavailable.WithCause(err))
 	}
-	if now.Sub(lastSeen) > touchEvery {
-		start = time.Now()
-		_, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, now, hash)
+	return db.sessionPrincipal(ctx, &r, now)
+}
+
+// sessionPrincipal finishes a session's row: the principal, the session's
+// last activity recorded at most once a touchEvery.
+func (db *DB) sessionPrincipal(ctx context.Context, r *sessionRow, now time.Time) (*account.Principal, error) {
+	if now.Sub(r.lastSeen) > touchEvery {
+		start := time.Now()
+		_, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, now, r.p.SessionID)
 		db.traced(ctx, "touch session", start, err)
 		if err != nil {
 			return nil, fmt.Errorf("touch session: %w", translate(err))
 		}
 	}
-	return p, nil
+	return &r.p, nil
 }
 
 // DeleteSession ends one session (logout).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
+	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/tag"
 )
 
@@ -27,11 +28,11 @@ type TagView struct {
 	Device *DeviceDetail
 }
 
-// tagViewQuery joins the tag and, once linked, the device, its donation,
-// its workshop and its drives (aggregated, so the answer stays one row).
-// The scope applies to linked tags only, with the same rule as
-// donationScopeCond: blank tags belong to no donation.
-const tagViewQuery = `SELECT t.code, t.batch_id, t.device_id, t.linked_at, t.created_at,
+// tagViewColumns and tagViewFrom read the tag and, once linked, the
+// device, its donation, its workshop and its drives (aggregated, so the
+// answer stays one row), in tagViewRow's order. No scope: TagView.Within
+// applies it to what was read (blank tags belong to no donation).
+const tagViewColumns = `t.code, t.batch_id, t.device_id, t.linked_at, t.created_at,
 	coalesce(v.id, 0), coalesce(v.donation_id, 0), coalesce(v.line, 0), coalesce(v.category, ''), coalesce(v.brand, ''),
 	coalesce(v.model, ''), coalesce(v.serial, ''), coalesce(v.year, 0), coalesce(v.storage_drives, 0),
 	coalesce(v.weight_kg, 0)::float8, coalesce(v.notes, ''), coalesce(v.state, ''), v.created_at,
@@ -39,49 +40,46 @@ const tagViewQuery = `SELECT t.code, t.batch_id, t.device_id, t.linked_at, t.cre
 	coalesce(v.cpu, ''), v.ram_gb, v.screen_inches::float8, v.battery_health_pct, coalesce(v.os, ''),
 	coalesce(v.condition_notes, ''), v.updated_at, coalesce(v.version, 0), coalesce(v.cycle, 0), coalesce(v.grade, ''),
 	coalesce(v.grade_suggested, ''), coalesce(v.grade_reason, ''), coalesce(v.location, ''), v.state_since,
-	coalesce(v.recycling_batch_id, 0),
-	(SELECT json_agg(json_build_object('position', r.position, 'type', r.type, 'capacity_gb', r.capacity_gb,
-		'serial', r.serial) ORDER BY r.position) FROM device_drives r WHERE r.device_id = v.id)
-FROM tags t LEFT JOIN devices v ON v.id = t.device_id LEFT JOIN donations d ON d.id = v.donation_id
-	LEFT JOIN organisations w ON w.id = d.workshop_org_id
-WHERE t.code = $1 AND (t.device_id IS NULL
-	OR ($2::bigint = 0 OR d.donor_org_id = $2::bigint) AND ($3::bigint = 0 OR d.workshop_org_id = $3::bigint))`
+	coalesce(v.recycling_batch_id, 0), ` + drivesJSONColumn
 
-// TagView returns the tag with the given code and, once linked, its
-// device in full, as Device returns it (the drives' JSON keys above are
-// device.Drive's; a test holds the two answers equal). A tag linked to a
-// device outside the scope is not found, exactly as an unknown code: a
-// code's existence is never revealed. A blank tag is returned whoever
-// asks, with who generated it, for the caller to decide who may use it.
-func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (TagView, error) {
-	var (
-		out                TagView
-		t                  = &out.Tag
-		dd                 DeviceDetail
-		rawCode            string
-		vCreated, vUpdated *time.Time
-		stateSince         *time.Time
-		ram, battery       *int
-		screen             *float64
-		drives             []byte
-		linkedAt           *time.Time
-		deviceID           *int64
-		tagCreated         time.Time
-	)
-	// pgx directly, not database/sql: devicepage.go says why.
-	err := db.pool.QueryRow(ctx, tagViewQuery, string(code), scope.DonorOrgID, scope.WorkshopOrgID).Scan(
-		&rawCode, &t.BatchID, &deviceID, &linkedAt, &tagCreated,
+const tagViewFrom = ` tags t LEFT JOIN devices v ON v.id = t.device_id LEFT JOIN donations d ON d.id = v.donation_id
+	LEFT JOIN organisations w ON w.id = d.workshop_org_id`
+
+// tagViewRow holds one row of tagViewColumns as scanned.
+type tagViewRow struct {
+	out                TagView
+	dd                 DeviceDetail
+	rawCode            string
+	vCreated, vUpdated *time.Time
+	stateSince         *time.Time
+	ram, battery       *int
+	screen             *float64
+	drives             []byte
+	linkedAt           *time.Time
+	deviceID           *int64
+	tagCreated         time.Time
+}
+
+// dests are the scan destinations of tagViewColumns.
+func (r *tagViewRow) dests() []any {
+	t, dd := &r.out.Tag, &r.dd
+	return []any{&r.rawCode, &t.BatchID, &r.deviceID, &r.linkedAt, &r.tagCreated,
 		&dd.ID, &dd.DonationID, &dd.Line, &dd.Category, &dd.Brand, &dd.Model, &dd.Serial, &dd.Year, &dd.StorageDrives,
-		&dd.WeightKg, &dd.Notes, &dd.State, &vCreated,
+		&dd.WeightKg, &dd.Notes, &dd.State, &r.vCreated,
 		&dd.DonationTitle, &dd.WorkshopOrgID, &dd.WorkshopName, &dd.DonorOrgID,
-		&dd.Specs.CPU, &ram, &screen, &battery, &dd.Specs.OS, &dd.Specs.ConditionNotes, &vUpdated,
-		&dd.Version, &dd.Cycle, &dd.Grade, &dd.GradeSuggested, &dd.GradeReason, &dd.Location, &stateSince, &dd.RecyclingBatchID,
-		&drives)
-	if err != nil {
-		return TagView{}, fmt.Errorf("tag view %s: %w", code, notFound(err, "error.tag_unknown"))
-	}
-	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(rawCode), tagCreated, linkedAt
-	if deviceID == nil {
+		&dd.Specs.CPU, &r.ram, &r.screen, &r.battery, &dd.Specs.OS, &dd.Specs.ConditionNotes, &r.vUpdated,
+		&dd.Version, &dd.Cycle, &dd.Grade, &dd.GradeSuggested, &dd.GradeReason, &dd.Location, &r.stateSince, &dd.RecyclingBatchID,
+		&r.drives}
+}
+
+// view finishes a scanned row: the device with its drives, or, for a
+// blank tag, who generated it (a second, small query: intake time, far
+// rarer than scans of linked tags).
+func (db *DB) view(ctx context.Context, r *tagViewRow, code tag.Code) (TagView, error) {
+	out, dd := r.out, r.dd
+	t := &out.Tag
+	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(r.rawCode), r.tagCreated, r.linkedAt
+	if r.deviceID == nil {
 		var kind string
 		if err := db.pool.QueryRow(ctx, `SELECT b.organisation_id, o.kind FROM tag_batches b
 			JOIN organisations o ON o.id = b.organisation_id WHERE b.id = $1`, t.BatchID).Scan(&t.OrgID, &kind); err != nil {
@@ -90,16 +88,82 @@ func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (
 		out.OwnerKind = account.OrgKind(kind)
 		return out, nil
 	}
-	t.DeviceID = deviceID
-	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = deref(vCreated), deref(vUpdated), deref(stateSince), rawCode
-	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct, dd.Specs.ScreenInches = ram, battery, screen
-	if drives != nil {
-		if err := json.Unmarshal(drives, &dd.Specs.Drives); err != nil {
+	t.DeviceID = r.deviceID
+	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = deref(r.vCreated), deref(r.vUpdated), deref(r.stateSince), r.rawCode
+	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct, dd.Specs.ScreenInches = r.ram, r.battery, r.screen
+	if r.drives != nil {
+		if err := json.Unmarshal(r.drives, &dd.Specs.Drives); err != nil {
 			return TagView{}, fmt.Errorf("drives of tag %s: %w", code, err)
 		}
 	}
 	out.Device = &dd
 	return out, nil
+}
+
+// Within is what of the view the scope may see: a tag linked to a device
+// outside the scope is not found, exactly as an unknown code (a code's
+// existence is never revealed); a blank tag is returned whoever asks,
+// with who generated it, for the caller to decide who may use it.
+func (tv TagView) Within(sc DonationScope) (TagView, error) {
+	if d := tv.Device; d != nil && !sc.holds(d.DonorOrgID, d.WorkshopOrgID) {
+		return TagView{}, fmt.Errorf("tag view %s: %w", tv.Tag.Code, berriz.E(berriz.NotFound, "error.tag_unknown"))
+	}
+	return tv, nil
+}
+
+// TagView returns the tag with the given code and, once linked, its
+// device in full, as Device returns it (the drives' JSON keys are
+// device.Drive's; a test holds the two answers equal), as far as the
+// scope may see it (Within). One round trip for a linked tag, over
+// primary keys only.
+func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (TagView, error) {
+	var r tagViewRow
+	// pgx directly, not database/sql: devicepage.go says why.
+	start := time.Now()
+	err := db.pool.QueryRow(ctx, `SELECT `+tagViewColumns+` FROM`+tagViewFrom+` WHERE t.code = $1`, string(code)).Scan(r.dests()...)
+	db.traced(ctx, "tag view", start, err)
+	if err != nil {
+		return TagView{}, fmt.Errorf("tag view %s: %w", code, notFound(err, "error.tag_unknown"))
+	}
+	tv, err := db.view(ctx, &r, code)
+	if err != nil {
+		return TagView{}, err
+	}
+	return tv.Within(scope)
+}
+
+// TokenTagView reads a bearer token and a tag in one statement — every
+// scan of a phone or station through the API asks both, and one round
+// trip instead of two halves what PostgreSQL and the kernels spend on it
+// (docs/benchmarks.md). It returns the token's principal (as
+// TokenPrincipal) and the whole view, for the caller to take Within the
+// principal's scope: nothing of it is answered before. When the statement
+// finds no row, the token alone is read again to tell an invalid token
+// (Unauthorized, no principal) from an unknown code (the principal and
+// NotFound).
+func (db *DB) TokenTagView(ctx context.Context, hash []byte, now time.Time, code tag.Code) (*account.Principal, TagView, error) {
+	var k tokenRow
+	var r tagViewRow
+	start := time.Now()
+	err := db.pool.QueryRow(ctx, `SELECT `+tokenColumnsK+`, `+tagViewColumns+` FROM`+tokenFromK+`,`+tagViewFrom+`
+		WHERE `+tokenLiveK+` AND t.code = $2`, hash, string(code)).Scan(append(k.dests(), r.dests()...)...)
+	db.traced(ctx, "token and tag", start, err)
+	if isNoRows(err) {
+		p, err := db.TokenPrincipal(ctx, hash, now)
+		if err != nil {
+			return nil, TagView{}, err
+		}
+		return p, TagView{}, fmt.Errorf("tag view %s: %w", code, berriz.E(berriz.NotFound, "error.tag_unknown"))
+	}
+	if err != nil {
+		return nil, TagView{}, fmt.Errorf("token and tag: %w", ErrUnavailable.WithCause(err))
+	}
+	p, err := db.tokenPrincipal(ctx, &k, now)
+	if err != nil {
+		return nil, TagView{}, err
+	}
+	tv, err := db.view(ctx, &r, code)
+	return p, tv, err
 }
 
 // deref is *p, or the zero value for nil (a NULL column).

@@ -70,3 +70,212 @@ func TestTagView(t *testing.T) {
 		t.Errorf("no drives: %+v %v", tv.Device, err)
 	}
 }
+
+// TokenTagView reads, in one statement, what TokenPrincipal and an
+// unscoped TagView read one after the other; an invalid token is refused
+// whatever the code, and an unknown code still says who the token is.
+func TestTokenTagView(t *testing.T) {
+	f := mustIntakeFixture(t, 1)
+	ctx := context.Background()
+	linked, blank := f.codes[0], f.codes[1]
+	if _, err := f.db.IntakeDevice(ctx, linked, f.devices[0].ID, f.shop.ID, f.tech, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, hash := account.NewToken()
+	tok, err := f.db.CreateToken(ctx, postgres.NewToken{OrgID: f.shop.ID, UserID: f.tech.UserID, Name: "scanner", Scope: "write",
+		Prefix: "brz_s", Hash: hash}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	wantP, err := f.db.TokenPrincipal(ctx, hash, now) // records the token's use
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []tag.Code{linked, blank} {
+		want, err := f.db.TagView(ctx, code, postgres.DonationScope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, tv, err := f.db.TokenTagView(ctx, hash, now, code)
+		if err != nil || !reflect.DeepEqual(p, wantP) || !reflect.DeepEqual(tv, want) {
+			t.Errorf("%s: %+v %+v %v\nwant %+v %+v", code, p, tv, err, wantP, want)
+		}
+	}
+	// Unscoped: the caller's scope applies with Within, as TagView's.
+	_, tv, err := f.db.TokenTagView(ctx, hash, now, linked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tv.Within(postgres.DonationScope{WorkshopOrgID: f.otherShop.ID}); berriz.KindOf(err) != berriz.NotFound {
+		t.Errorf("outside the scope: %v", err)
+	}
+	if got, err := tv.Within(postgres.DonationScope{WorkshopOrgID: f.shop.ID}); err != nil || got.Device == nil {
+		t.Errorf("inside the scope: %+v %v", got, err)
+	}
+	// An unknown code: the principal, and not found.
+	p, _, err := f.db.TokenTagView(ctx, hash, now, tag.Code("ZZZZZZZZ"))
+	if !reflect.DeepEqual(p, wantP) {
+		t.Errorf("unknown code: principal %+v", p)
+	}
+	wantKind(t, "unknown code", err, berriz.NotFound, "error.tag_unknown")
+	// The token's use is recorded as TokenPrincipal records it.
+	later := now.Add(2 * time.Minute)
+	if _, _, err := f.db.TokenTagView(ctx, hash, later, linked); err != nil {
+		t.Fatal(err)
+	}
+	var used time.Time
+	if err := f.db.SQL().QueryRowContext(ctx, `SELECT last_used_at FROM api_tokens WHERE id = $1`, tok.ID).Scan(&used); err != nil ||
+		!used.Equal(later.Truncate(time.Microsecond)) {
+		t.Errorf("last used %v (%v), want %v", used, err, later)
+	}
+	// A revoked or unknown token: refused, whatever the code.
+	if err := f.db.RevokeToken(ctx, tok.ID, 0, false, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, other := account.NewToken()
+	for _, h := range [][]byte{hash, other} {
+		for _, code := range []tag.Code{linked, blank, tag.Code("ZZZZZZZZ")} {
+			p, tv, err := f.db.TokenTagView(ctx, h, now, code)
+			if p != nil || tv.Device != nil || tv.Tag.Code != "" {
+				t.Errorf("refused token, %s: %+v %+v", code, p, tv)
+			}
+			wantKind(t, "refused token "+string(code), err, berriz.Unauthorized, "error.token_invalid")
+		}
+	}
+}
+
+// SessionDevicePage reads, in one statement, what SessionPrincipal and an
+// unscoped DevicePage read one after the other; a session gone is refused
+// whatever the device, and an unknown device still says who is signed in.
+func TestSessionDevicePage(t *testing.T) {
+	f := mustIntakeFixture(t, 1)
+	ctx := context.Background()
+	if _, err := f.db.IntakeDevice(ctx, f.codes[0], f.devices[0].ID, f.shop.ID, f.tech, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	id := f.devices[0].ID
+	_, hash := account.NewToken()
+	now := time.Now()
+	if err := f.db.CreateSession(ctx, postgres.NewSession{Hash: hash, UserID: f.tech.UserID, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	const idle = 30 * time.Minute
+	wantP, err := f.db.SessionPrincipal(ctx, hash, now, idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := f.db.DevicePage(ctx, id, postgres.DonationScope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, dp, err := f.db.SessionDevicePage(ctx, hash, now, idle, id)
+	if err != nil || !reflect.DeepEqual(p, wantP) || !reflect.DeepEqual(dp, want) {
+		t.Fatalf("%+v %+v %v\nwant %+v %+v", p, dp, err, wantP, want)
+	}
+	// Unscoped: the caller's scope applies with Within, as DevicePage's.
+	for _, tc := range []struct {
+		sc   postgres.DonationScope
+		seen bool
+	}{{postgres.DonationScope{WorkshopOrgID: f.shop.ID}, true}, {postgres.DonationScope{DonorOrgID: f.donor.ID}, true},
+		{postgres.DonationScope{WorkshopOrgID: f.otherShop.ID}, false}, {postgres.DonationScope{DonorOrgID: f.other.ID}, false}} {
+		got, err := dp.Within(tc.sc)
+		if tc.seen && (err != nil || !reflect.DeepEqual(got, want)) {
+			t.Errorf("scope %+v: %v", tc.sc, err)
+		}
+		if !tc.seen {
+			wantKind(t, "outside the scope", err, berriz.NotFound, "device.error.not_found")
+			if _, err := f.db.DevicePage(ctx, id, tc.sc); berriz.KindOf(err) != berriz.NotFound {
+				t.Errorf("DevicePage, scope %+v: %v", tc.sc, err)
+			}
+		}
+	}
+	// An unknown device: who is signed in, and not found.
+	p, _, err = f.db.SessionDevicePage(ctx, hash, now, idle, id+1000)
+	if !reflect.DeepEqual(p, wantP) {
+		t.Errorf("unknown device: principal %+v", p)
+	}
+	wantKind(t, "unknown device", err, berriz.NotFound, "device.error.not_found")
+	// The session's activity is recorded as SessionPrincipal records it.
+	later := now.Add(2 * time.Minute)
+	if _, _, err := f.db.SessionDevicePage(ctx, hash, later, idle, id); err != nil {
+		t.Fatal(err)
+	}
+	var seen time.Time
+	if err := f.db.SQL().QueryRowContext(ctx, `SELECT last_seen_at FROM sessions WHERE token_hash = $1`, hash).Scan(&seen); err != nil ||
+		!seen.Equal(later.Truncate(time.Microsecond)) {
+		t.Errorf("last seen %v (%v), want %v", seen, err, later)
+	}
+	// Idle too long, or an unknown cookie: refused, whatever the device.
+	_, other := account.NewToken()
+	for _, tc := range []struct {
+		hash []byte
+		at   time.Time
+	}{{hash, later.Add(idle + time.Minute)}, {other, later}} {
+		for _, dev := range []int64{id, id + 1000} {
+			p, dp, err := f.db.SessionDevicePage(ctx, tc.hash, tc.at, idle, dev)
+			if p != nil || dp.Device.ID != 0 {
+				t.Errorf("session gone, device %d: %+v %+v", dev, p, dp)
+			}
+			wantKind(t, "session gone", err, berriz.Unauthorized, "error.session_expired")
+		}
+	}
+}
+
+// SessionDeviceByTag reads, in one statement, what SessionPrincipal and
+// DeviceByTag read one after the other.
+func TestSessionDeviceByTag(t *testing.T) {
+	f := mustIntakeFixture(t, 1)
+	ctx := context.Background()
+	linked, blank := f.codes[0], f.codes[1]
+	if _, err := f.db.IntakeDevice(ctx, linked, f.devices[0].ID, f.shop.ID, f.tech, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, hash := account.NewToken()
+	now := time.Now()
+	if err := f.db.CreateSession(ctx, postgres.NewSession{Hash: hash, UserID: f.tech.UserID, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	const idle = 30 * time.Minute
+	wantP, err := f.db.SessionPrincipal(ctx, hash, now, idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []tag.Code{linked, blank} {
+		want, err := f.db.DeviceByTag(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, td, err := f.db.SessionDeviceByTag(ctx, hash, now, idle, code)
+		if err != nil || !reflect.DeepEqual(p, wantP) || !reflect.DeepEqual(td, want) {
+			t.Errorf("%s: %+v %+v %v\nwant %+v %+v", code, p, td, err, wantP, want)
+		}
+	}
+	p, _, err := f.db.SessionDeviceByTag(ctx, hash, now, idle, tag.Code("ZZZZZZZZ"))
+	if !reflect.DeepEqual(p, wantP) {
+		t.Errorf("unknown code: principal %+v", p)
+	}
+	wantKind(t, "unknown code", err, berriz.NotFound, "error.tag_unknown")
+	if _, _, err := f.db.SessionDeviceByTag(ctx, hash, now.Add(2*time.Minute), idle, linked); err != nil {
+		t.Fatal(err)
+	}
+	var seen time.Time
+	if err := f.db.SQL().QueryRowContext(ctx, `SELECT last_seen_at FROM sessions WHERE token_hash = $1`, hash).Scan(&seen); err != nil ||
+		!seen.Equal(now.Add(2*time.Minute).Truncate(time.Microsecond)) {
+		t.Errorf("last seen %v (%v)", seen, err)
+	}
+	_, other := account.NewToken()
+	for _, h := range [][]byte{hash, other} {
+		at := now.Add(2 * time.Minute)
+		if string(h) == string(hash) {
+			at = at.Add(idle + time.Minute)
+		}
+		for _, code := range []tag.Code{linked, blank, tag.Code("ZZZZZZZZ")} {
+			p, td, err := f.db.SessionDeviceByTag(ctx, h, at, idle, code)
+			if p != nil || td.Device != nil || td.Tag.Code != "" {
+				t.Errorf("session gone, %s: %+v %+v", code, p, td)
+			}
+			wantKind(t, "session gone "+string(code), err, berriz.Unauthorized, "error.session_expired")
+		}
+	}
+}

@@ -95,22 +95,39 @@ func (db *DB) CreateToken(ctx context.Context, n NewToken, actor *account.Princi
 	return t, nil
 }
 
+// A live token and who it acts for, aliased k (token), ko (organisation)
+// and ku (user) so that other reads can join them (TokenTagView); the
+// hash is $1. Columns in tokenRow's order.
+const (
+	tokenColumnsK = `k.id, coalesce(k.user_id, 0), k.organisation_id, ko.kind, ko.name, k.scope, k.last_used_at,
+	ku.email, ku.name, ku.org_admin`
+	tokenFromK = ` api_tokens k JOIN organisations ko ON ko.id = k.organisation_id LEFT JOIN users ku ON ku.id = k.user_id`
+	tokenLiveK = `k.token_hash = $1 AND k.revoked_at IS NULL AND ko.active
+	AND (k.user_id IS NULL OR ku.organisation_id = k.organisation_id)`
+)
+
+// tokenRow holds one row of tokenColumnsK as scanned.
+type tokenRow struct {
+	p                   account.Principal
+	scope               string
+	lastUsed            *time.Time
+	userEmail, userName *string
+	orgAdmin            *bool
+}
+
+func (r *tokenRow) dests() []any {
+	p := &r.p
+	return []any{&p.TokenID, &p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &r.scope, &r.lastUsed, &r.userEmail, &r.userName, &r.orgAdmin}
+}
+
 // TokenPrincipal returns who a bearer token acts for, or Unauthorized when
 // it is unknown, revoked, or its organisation or user is gone or inactive.
 func (db *DB) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (*account.Principal, error) {
-	p := &account.Principal{}
-	var scope string
-	var lastUsed *time.Time
-	var userEmail, userName *string
-	var orgAdmin *bool
+	var r tokenRow
 	// Every API request runs this: pgx directly, one prepared statement,
 	// no GORM nor database/sql (devicepage.go says why).
 	start := time.Now()
-	err := db.pool.QueryRow(ctx, `SELECT t.id, coalesce(t.user_id, 0), t.organisation_id, o.kind, o.name, t.scope, t.last_used_at,
-			u.email, u.name, u.org_admin
-		FROM api_tokens t JOIN organisations o ON o.id = t.organisation_id LEFT JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND o.active AND (t.user_id IS NULL OR u.organisation_id = t.organisation_id)`,
-		hash).Scan(&p.TokenID, &p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &scope, &lastUsed, &userEmail, &userName, &orgAdmin)
+	err := db.pool.QueryRow(ctx, `SELECT `+tokenColumnsK+` FROM`+tokenFromK+` WHERE `+tokenLiveK, hash).Scan(r.dests()...)
 	db.traced(ctx, "token", start, err)
 	if isNoRows(err) {
 		return nil, berriz.E(berriz.Unauthorized, "error.token_invalid")
@@ -118,12 +135,19 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", ErrUnavailable.WithCause(err))
 	}
-	if userEmail != nil {
-		p.Email, p.Name, p.OrgAdmin = *userEmail, *userName, *orgAdmin
+	return db.tokenPrincipal(ctx, &r, now)
+}
+
+// tokenPrincipal finishes a token's row: the principal, its last use
+// recorded at most once a touchEvery.
+func (db *DB) tokenPrincipal(ctx context.Context, r *tokenRow, now time.Time) (*account.Principal, error) {
+	p := &r.p
+	if r.userEmail != nil {
+		p.Email, p.Name, p.OrgAdmin = *r.userEmail, *r.userName, *r.orgAdmin
 	}
-	p.ReadOnly = scope != "write" || p.Role() == account.RoleObservatory
-	if lastUsed == nil || now.Sub(*lastUsed) > touchEvery {
-		start = time.Now()
+	p.ReadOnly = r.scope != "write" || p.Role() == account.RoleObservatory
+	if r.lastUsed == nil || now.Sub(*r.lastUsed) > touchEvery {
+		start := time.Now()
 		_, err := db.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now, p.TokenID)
 		db.traced(ctx, "touch token", start, err)
 		if err != nil {

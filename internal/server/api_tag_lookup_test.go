@@ -224,4 +224,27 @@ func TestAPITagLookup(t *testing.T) {
 	// Roles outside the inventory are refused by the policy.
 	resp, body := f.call(t, f.obs, http.MethodGet, "/api/v1/tags/"+linked.String(), nil)
 	f.want(t, "observatory", http.StatusForbidden, "", resp, body)
+
+	// The token is read with the tag (auth_joined.go): an unknown or
+	// revoked token is refused before anything of the code is told,
+	// whether the code is linked, blank, unknown or malformed.
+	if _, err := f.env.DB.SQL().Exec(`UPDATE api_tokens SET revoked_at = now() WHERE prefix = $1`, f.techRead[:12]); err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{"brz_" + strings.Repeat("A", 43), f.techRead} {
+		for _, code := range []string{linked.String(), blank.String(), "ZZZZZZZZ", "7KQ2-M9X"} {
+			resp, body := f.call(t, token, http.MethodGet, "/api/v1/tags/"+code, nil)
+			if e := decodeError(t, body); resp.StatusCode != http.StatusUnauthorized || e.Error.Code != "unauthorized" {
+				t.Errorf("token %s…, code %s: %d %s", token[:8], code, resp.StatusCode, body)
+			}
+		}
+	}
+	// Through a browser session (no token to join), the same rules.
+	b := f.env.SignIn(t, f.techUser.Email)
+	if resp, body := b.Get("/api/v1/tags/" + linked.String()); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"device":{`) {
+		t.Errorf("session, own device: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := b.Get("/api/v1/tags/" + f.shop2Codes[0].String()); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("session, another workshop's blank: %d %s", resp.StatusCode, body)
+	}
 }

@@ -45,7 +45,8 @@ func errTagUnknown(cause error) error {
 // the caller's donation scope (operators; the technicians of the workshop
 // holding it; the donor of its donation), a blank tag when the caller may
 // link it. Anything else is not found, exactly as an unknown code, so that
-// no answer reveals that a code exists. One query (TagView).
+// no answer reveals that a code exists. One query (TagView), or none when
+// the view was read with the bearer token (auth_joined.go).
 func (s *Server) tagInView(c *echo.Context, raw string) (postgres.TagView, error) {
 	code, err := tag.Parse(raw)
 	if err != nil {
@@ -56,7 +57,10 @@ func (s *Server) tagInView(c *echo.Context, raw string) (postgres.TagView, error
 	if err != nil {
 		return postgres.TagView{}, err
 	}
-	tv, err := s.store.TagView(c.Request().Context(), code, sc)
+	tv, ok, err := joinedTagView(c, code, sc)
+	if !ok {
+		tv, err = s.store.TagView(c.Request().Context(), code, sc)
+	}
 	if err != nil {
 		return postgres.TagView{}, err
 	}

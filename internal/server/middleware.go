@@ -33,7 +33,6 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = hex.EncodeToString(b[:])
 		}
 		c.Set(ctxRequestID, id)
-		c.Set(ctxLogger, s.log.With("request_id", id))
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		return next(c)
 	}
@@ -51,11 +50,20 @@ func requestIDOf(c *echo.Context) string {
 	return id
 }
 
+// logFor is the request's logger: every line carries the request's id.
+// It is made when first asked (most requests log only their request line,
+// which observe writes with the id itself).
 func (s *Server) logFor(c *echo.Context) *slog.Logger {
 	if l, ok := c.Get(ctxLogger).(*slog.Logger); ok {
 		return l
 	}
-	return s.log
+	id := requestIDOf(c)
+	if id == "" {
+		return s.log
+	}
+	l := s.log.With("request_id", id)
+	c.Set(ctxLogger, l)
+	return l
 }
 
 // observe logs one line per request and records its metrics. It answers
@@ -85,7 +93,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if status >= 400 {
 			level = slog.LevelWarn
 		}
-		s.logFor(c).LogAttrs(c.Request().Context(), level, "request",
+		log, first := s.log, slog.String("request_id", requestIDOf(c))
+		if l, ok := c.Get(ctxLogger).(*slog.Logger); ok {
+			log, first = l, slog.Attr{} // the id is among its attributes (an empty one is dropped)
+		}
+		log.LogAttrs(c.Request().Context(), level, "request", first,
 			slog.String("method", c.Request().Method),
 			slog.String("path", requestedPath(c)),
 			slog.String("route", route),

@@ -214,7 +214,10 @@ func (s *Server) deviceShow(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	dp, err := s.store.DevicePage(c.Request().Context(), id, scope)
+	dp, ok, err := joinedDevicePage(c, id, scope)
+	if !ok {
+		dp, err = s.store.DevicePage(c.Request().Context(), id, scope)
+	}
 	if err != nil {
 		return err
 	}

@@ -176,6 +176,19 @@ func TestDeviceScoping(t *testing.T) {
 	wantStatus(t, "other workshop upload", resp, body, http.StatusNotFound)
 	resp, body = f.tech2.PostForm(devicePath(f.device, "/specs"), url.Values{"cpu": {"x"}})
 	wantStatus(t, "other workshop specs", resp, body, http.StatusNotFound)
+
+	// The session is read with the device page (auth_joined.go): once
+	// signed out, the page sends to sign in before telling anything of
+	// the device, whether it is the workshop's, another's or missing.
+	resp, body = f.tech.PostForm("/logout", nil)
+	wantStatus(t, "logout", resp, body, http.StatusSeeOther)
+	for _, id := range []int64{f.device, f.otherDevice, 999999} {
+		resp, body := f.tech.Get(devicePath(id))
+		wantStatus(t, "signed out", resp, body, http.StatusSeeOther)
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/login?next=") {
+			t.Errorf("signed out, device %d: sent to %q", id, loc)
+		}
+	}
 }
 
 func TestDeviceCSV(t *testing.T) {

@@ -132,6 +132,17 @@ func TestTagLookupPassport(t *testing.T) {
 	}
 	resp, body = f.anon.Get("/eu/t/" + code.String())
 	mustContain(t, "basque passport", body, "Gailuaren pasaportea", "Ordenagailu eramangarria")
+
+	// The session is read with the tag (auth_joined.go): signed out, the
+	// technician is a visitor like any other, shown the passport, and an
+	// unknown code is the same friendly page.
+	resp, body = f.tech.PostForm("/logout", nil)
+	adminWantStatus(t, "logout", resp, body, http.StatusSeeOther)
+	resp, body = f.tech.Get("/t/" + code.Compact())
+	adminWantStatus(t, "signed out", resp, body, http.StatusOK)
+	mustContain(t, "signed out", body, "Passeport de l&#39;appareil", "Dell Latitude 5490")
+	resp, body = f.op.Get("/t/ZZZZZZZZ")
+	adminWantStatus(t, "unknown code", resp, body, http.StatusNotFound)
 }
 
 var deviceButtonRE = regexp.MustCompile(`name="device" value="(\d+)"`)

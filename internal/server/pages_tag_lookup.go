@@ -87,7 +87,10 @@ func (s *Server) tagLookup(c *echo.Context) error {
 	if err != nil {
 		return s.render(c, http.StatusNotFound, "tag_lookup", "tag.lookup.title", tagLookupPage{Code: cut(raw, 100), Message: "error.tag_code"})
 	}
-	td, err := s.store.DeviceByTag(c.Request().Context(), code)
+	td, ok, err := joinedDeviceByTag(c, code)
+	if !ok {
+		td, err = s.store.DeviceByTag(c.Request().Context(), code)
+	}
 	if berriz.KindOf(err) == berriz.NotFound {
 		return s.render(c, http.StatusNotFound, "tag_lookup", "tag.lookup.title", tagLookupPage{Code: code.String(), Message: "error.tag_unknown"})
 	}

@@ -79,12 +79,24 @@ func (s *Server) Routes() []Route { return s.routes() }
 // mount registers every route behind the policy guard. A route without an
 // access level is a programming error that must never reach production.
 func (s *Server) mount(e *echo.Echo) {
+	reads := s.joined()
+	s.joinedPaths = map[string]joinedReads{}
 	for _, r := range s.routes() {
 		if r.Access == "" {
 			panic("route " + r.Method + " " + r.Path + " declares no access")
 		}
+		if read, ok := reads[r.Name]; ok {
+			if r.Method != http.MethodGet {
+				panic("route " + r.Name + ": only reads join the principal's")
+			}
+			s.joinedPaths[r.Path] = read
+			delete(reads, r.Name)
+		}
 		if _, err := e.AddRoute(echo.Route{Method: r.Method, Path: r.Path, Name: r.Name, Handler: s.guard(r)}); err != nil {
 			panic(err)
 		}
+	}
+	for name := range reads {
+		panic("joined read for route " + name + ", which is not in the table")
 	}
 }

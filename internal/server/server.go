@@ -55,6 +55,9 @@ type Server struct {
 	clock   func() time.Time
 	csrfKey []byte
 	argon2  account.Argon2Params
+	// joinedPaths: the GET routes, by path, whose first read joins the
+	// principal's (auth_joined.go).
+	joinedPaths map[string]joinedReads
 }
 
 // New builds a server from its dependencies.
