@@ -9,8 +9,8 @@ import (
 )
 
 // BenchmarkDevicePage is the staff device page served in process, without
-// network or load: one request through the whole handler chain (session,
-// one query, template, gzip), as BenchmarkTagLookup's page target makes
+// network or load: one request through the whole handler chain (session
+// and device page in one statement, template, gzip), as BenchmarkTagLookup's page target makes
 // it, measured in CPU per request rather than throughput. Its
 // sub-benchmarks render from the templates written in the language at
 // start (as served) and from the templates as written, to see what the
@@ -47,8 +47,8 @@ func BenchmarkDevicePage(b *testing.B) {
 }
 
 // BenchmarkTagJSON is the JSON lookup by tag code served in process, as
-// BenchmarkTagLookup's json target makes it (bearer token, TagView, an
-// 860-byte answer sent uncompressed): CPU per request without network or
+// BenchmarkTagLookup's json target makes it (bearer token and tag in one
+// statement, an 860-byte answer sent uncompressed): CPU per request without network or
 // load.
 func BenchmarkTagJSON(b *testing.B) {
 	env, stop := startBenchServer(b)
