@@ -13,6 +13,7 @@ import (
 	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/device"
 	"github.com/berriz/berriz/internal/lifecycle"
+	"github.com/jackc/pgx/v5"
 )
 
 // The device's reads on the hot path: the device page (what a technician's
@@ -181,25 +182,17 @@ func (db *DB) SessionDevicePage(ctx context.Context, hash []byte, now time.Time,
 	DevicePage, error) {
 	var (
 		r  pageRow
-		sr = sessionRow{p: account.Principal{SessionID: hash}}
+		dd DeviceDetail
 	)
-	start := time.Now()
-	dd, err := scanDeviceDetail(db.pool.QueryRow(ctx, sessionDevicePageQuery, id, hash, now, now.Add(-idle)),
-		append(r.dests(), sr.dests()...)...)
-	db.traced(ctx, "session and device page", start, err)
-	if isNoRows(err) {
-		p, err := db.SessionPrincipal(ctx, hash, now, idle)
-		if err != nil {
-			return nil, DevicePage{}, err
-		}
-		return p, DevicePage{}, fmt.Errorf("device %d: %w", id, berriz.E(berriz.NotFound, "device.error.not_found"))
-	}
-	if err != nil {
-		return nil, DevicePage{}, fmt.Errorf("session and device %d: %w", id, ErrUnavailable.WithCause(err))
-	}
-	p, err := db.sessionPrincipal(ctx, &sr, now)
-	if err != nil {
-		return nil, DevicePage{}, err
+	p, err := db.sessionJoined(ctx, "session and device page", hash, now, idle, sessionDevicePageQuery, []any{id},
+		func(row pgx.Row, session []any) (err error) {
+			dd, err = scanDeviceDetail(row, append(r.dests(), session...)...)
+			return err
+		}, func() error {
+			return fmt.Errorf("device %d: %w", id, berriz.E(berriz.NotFound, "device.error.not_found"))
+		})
+	if p == nil || err != nil {
+		return p, DevicePage{}, err
 	}
 	dp, err := r.page(dd)
 	return p, dp, err

@@ -10,6 +10,7 @@ import (
 	"github.com/berriz/berriz/internal/donation"
 	"github.com/berriz/berriz/internal/lifecycle"
 	"github.com/berriz/berriz/internal/tag"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
@@ -75,26 +76,12 @@ func (db *DB) DeviceByTag(ctx context.Context, code tag.Code) (TaggedDevice, err
 // from an unknown code (the principal and NotFound).
 func (db *DB) SessionDeviceByTag(ctx context.Context, hash []byte, now time.Time, idle time.Duration, code tag.Code) (
 	*account.Principal, TaggedDevice, error) {
-	var (
-		r  taggedRow
-		sr = sessionRow{p: account.Principal{SessionID: hash}}
-	)
-	start := time.Now()
-	err := db.pool.QueryRow(ctx, sessionDeviceByTagQuery, string(code), hash, now, now.Add(-idle)).Scan(append(r.dests(), sr.dests()...)...)
-	db.traced(ctx, "session and device by tag", start, err)
-	if isNoRows(err) {
-		p, err := db.SessionPrincipal(ctx, hash, now, idle)
-		if err != nil {
-			return nil, TaggedDevice{}, err
-		}
-		return p, TaggedDevice{}, fmt.Errorf("tag %s: %w", code, berriz.E(berriz.NotFound, "error.tag_unknown"))
-	}
-	if err != nil {
-		return nil, TaggedDevice{}, fmt.Errorf("session and tag %s: %w", code, ErrUnavailable.WithCause(err))
-	}
-	p, err := db.sessionPrincipal(ctx, &sr, now)
-	if err != nil {
-		return nil, TaggedDevice{}, err
+	var r taggedRow
+	p, err := db.sessionJoined(ctx, "session and device by tag", hash, now, idle, sessionDeviceByTagQuery, []any{string(code)},
+		func(row pgx.Row, session []any) error { return row.Scan(append(r.dests(), session...)...) },
+		func() error { return fmt.Errorf("tag %s: %w", code, berriz.E(berriz.NotFound, "error.tag_unknown")) })
+	if p == nil || err != nil {
+		return p, TaggedDevice{}, err
 	}
 	return p, r.tagged(), nil
 }

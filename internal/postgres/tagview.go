@@ -9,6 +9,7 @@ import (
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/tag"
+	"github.com/jackc/pgx/v5"
 )
 
 // TagView is what a scanned tag leads to. Every scan of every phone and
@@ -142,29 +143,22 @@ func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (
 // (Unauthorized, no principal) from an unknown code (the principal and
 // NotFound).
 func (db *DB) TokenTagView(ctx context.Context, hash []byte, now time.Time, code tag.Code) (*account.Principal, TagView, error) {
-	var k tokenRow
 	var r tagViewRow
-	start := time.Now()
-	err := db.pool.QueryRow(ctx, `SELECT `+tokenColumnsK+`, `+tagViewColumns+` FROM`+tokenFromK+`,`+tagViewFrom+`
-		WHERE `+tokenLiveK+` AND t.code = $2`, hash, string(code)).Scan(append(k.dests(), r.dests()...)...)
-	db.traced(ctx, "token and tag", start, err)
-	if isNoRows(err) {
-		p, err := db.TokenPrincipal(ctx, hash, now)
-		if err != nil {
-			return nil, TagView{}, err
-		}
-		return p, TagView{}, fmt.Errorf("tag view %s: %w", code, berriz.E(berriz.NotFound, "error.tag_unknown"))
-	}
-	if err != nil {
-		return nil, TagView{}, fmt.Errorf("token and tag: %w", ErrUnavailable.WithCause(err))
-	}
-	p, err := db.tokenPrincipal(ctx, &k, now)
-	if err != nil {
-		return nil, TagView{}, err
+	p, err := db.joinedRead(ctx, "token and tag", now, &tokenRow{}, tokenTagViewQuery, []any{hash, string(code)},
+		func(row pgx.Row, token []any) error { return row.Scan(append(token, r.dests()...)...) },
+		func() (*account.Principal, error) { return db.TokenPrincipal(ctx, hash, now) },
+		func() error {
+			return fmt.Errorf("tag view %s: %w", code, berriz.E(berriz.NotFound, "error.tag_unknown"))
+		})
+	if p == nil || err != nil {
+		return p, TagView{}, err
 	}
 	tv, err := db.view(ctx, &r, code)
 	return p, tv, err
 }
+
+const tokenTagViewQuery = `SELECT ` + tokenColumnsK + `, ` + tagViewColumns + ` FROM` + tokenFromK + `,` + tagViewFrom + `
+	WHERE ` + tokenLiveK + ` AND t.code = $2`
 
 // deref is *p, or the zero value for nil (a NULL column).
 func deref[T any](p *T) T {

@@ -149,22 +149,9 @@ func TestTokenTagView(t *testing.T) {
 // unscoped DevicePage read one after the other; a session gone is refused
 // whatever the device, and an unknown device still says who is signed in.
 func TestSessionDevicePage(t *testing.T) {
-	f := mustIntakeFixture(t, 1)
+	f := mustSessionFixture(t)
 	ctx := context.Background()
-	if _, err := f.db.IntakeDevice(ctx, f.codes[0], f.devices[0].ID, f.shop.ID, f.tech, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	id := f.devices[0].ID
-	_, hash := account.NewToken()
-	now := time.Now()
-	if err := f.db.CreateSession(ctx, postgres.NewSession{Hash: hash, UserID: f.tech.UserID, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
-		t.Fatal(err)
-	}
-	const idle = 30 * time.Minute
-	wantP, err := f.db.SessionPrincipal(ctx, hash, now, idle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, hash, now, wantP, idle := f.devices[0].ID, f.hash, f.now, f.wantP, fixtureIdle
 	want, err := f.db.DevicePage(ctx, id, postgres.DonationScope{})
 	if err != nil {
 		t.Fatal(err)
@@ -201,11 +188,7 @@ func TestSessionDevicePage(t *testing.T) {
 	if _, _, err := f.db.SessionDevicePage(ctx, hash, later, idle, id); err != nil {
 		t.Fatal(err)
 	}
-	var seen time.Time
-	if err := f.db.SQL().QueryRowContext(ctx, `SELECT last_seen_at FROM sessions WHERE token_hash = $1`, hash).Scan(&seen); err != nil ||
-		!seen.Equal(later.Truncate(time.Microsecond)) {
-		t.Errorf("last seen %v (%v), want %v", seen, err, later)
-	}
+	f.wantLastSeen(t, later)
 	// Idle too long, or an unknown cookie: refused, whatever the device.
 	_, other := account.NewToken()
 	for _, tc := range []struct {
@@ -225,22 +208,9 @@ func TestSessionDevicePage(t *testing.T) {
 // SessionDeviceByTag reads, in one statement, what SessionPrincipal and
 // DeviceByTag read one after the other.
 func TestSessionDeviceByTag(t *testing.T) {
-	f := mustIntakeFixture(t, 1)
+	f := mustSessionFixture(t)
 	ctx := context.Background()
-	linked, blank := f.codes[0], f.codes[1]
-	if _, err := f.db.IntakeDevice(ctx, linked, f.devices[0].ID, f.shop.ID, f.tech, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	_, hash := account.NewToken()
-	now := time.Now()
-	if err := f.db.CreateSession(ctx, postgres.NewSession{Hash: hash, UserID: f.tech.UserID, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
-		t.Fatal(err)
-	}
-	const idle = 30 * time.Minute
-	wantP, err := f.db.SessionPrincipal(ctx, hash, now, idle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	linked, blank, hash, now, wantP, idle := f.codes[0], f.codes[1], f.hash, f.now, f.wantP, fixtureIdle
 	for _, code := range []tag.Code{linked, blank} {
 		want, err := f.db.DeviceByTag(ctx, code)
 		if err != nil {
@@ -259,11 +229,7 @@ func TestSessionDeviceByTag(t *testing.T) {
 	if _, _, err := f.db.SessionDeviceByTag(ctx, hash, now.Add(2*time.Minute), idle, linked); err != nil {
 		t.Fatal(err)
 	}
-	var seen time.Time
-	if err := f.db.SQL().QueryRowContext(ctx, `SELECT last_seen_at FROM sessions WHERE token_hash = $1`, hash).Scan(&seen); err != nil ||
-		!seen.Equal(now.Add(2*time.Minute).Truncate(time.Microsecond)) {
-		t.Errorf("last seen %v (%v)", seen, err)
-	}
+	f.wantLastSeen(t, now.Add(2*time.Minute))
 	_, other := account.NewToken()
 	for _, h := range [][]byte{hash, other} {
 		at := now.Add(2 * time.Minute)
@@ -277,5 +243,44 @@ func TestSessionDeviceByTag(t *testing.T) {
 			}
 			wantKind(t, "session gone "+string(code), err, berriz.Unauthorized, "error.session_expired")
 		}
+	}
+}
+
+// sessionFixture is an intake fixture whose first device is linked to its
+// first code, and a session of its technician signed in at now.
+type sessionFixture struct {
+	intakeFixture
+	hash  []byte
+	now   time.Time
+	wantP *account.Principal // SessionPrincipal's answer at now
+}
+
+const fixtureIdle = 30 * time.Minute
+
+func mustSessionFixture(t *testing.T) sessionFixture {
+	t.Helper()
+	f := sessionFixture{intakeFixture: mustIntakeFixture(t, 1), now: time.Now()}
+	ctx := context.Background()
+	if _, err := f.db.IntakeDevice(ctx, f.codes[0], f.devices[0].ID, f.shop.ID, f.tech, f.now); err != nil {
+		t.Fatal(err)
+	}
+	_, f.hash = account.NewToken()
+	if err := f.db.CreateSession(ctx, postgres.NewSession{Hash: f.hash, UserID: f.tech.UserID, ExpiresAt: f.now.Add(time.Hour)}, f.now); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if f.wantP, err = f.db.SessionPrincipal(ctx, f.hash, f.now, fixtureIdle); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// wantLastSeen checks the session's last activity recorded at at.
+func (f sessionFixture) wantLastSeen(t *testing.T, at time.Time) {
+	t.Helper()
+	var seen time.Time
+	if err := f.db.SQL().QueryRowContext(context.Background(), `SELECT last_seen_at FROM sessions WHERE token_hash = $1`,
+		f.hash).Scan(&seen); err != nil || !seen.Equal(at.Truncate(time.Microsecond)) {
+		t.Errorf("last seen %v (%v), want %v", seen, err, at)
 	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/tag"
@@ -38,112 +40,94 @@ func (s *Server) joined() map[string]joinedReads {
 	}
 }
 
-// tagViewRead is a view read with the token, before any scope.
-type tagViewRead struct {
-	code tag.Code
-	view postgres.TagView
-	err  error
+// joinedValue is an object read with the principal for the request's
+// key (the path's code or id), before any scope.
+type joinedValue[K comparable, V any] struct {
+	key K
+	val V
+	err error
 }
 
-// tokenAndTagView reads the token and the tag of the path's code; a
-// malformed code costs no read of a tag (the handler refuses it).
-func (s *Server) tokenAndTagView(c *echo.Context, hash []byte) (*account.Principal, error) {
-	ctx := c.Request().Context()
-	code, err := tag.Parse(c.Param("code"))
+// readJoined reads the principal and the object of the path's key in one
+// statement (read), and keeps the object in the context under name; a
+// malformed key costs no read of an object (alone reads the principal,
+// and the handler refuses the key).
+func readJoined[K comparable, V any](c *echo.Context, name string, key func() (K, error),
+	alone func() (*account.Principal, error), read func(K) (*account.Principal, V, error)) (*account.Principal, error) {
+	k, err := key()
 	if err != nil {
-		return s.store.TokenPrincipal(ctx, hash, s.now())
+		return alone()
 	}
-	p, tv, err := s.store.TokenTagView(ctx, hash, s.now(), code)
+	p, v, err := read(k)
 	if p == nil {
 		return nil, err
 	}
-	c.Set(ctxTagView, &tagViewRead{code: code, view: tv, err: err})
+	c.Set(name, &joinedValue[K, V]{key: k, val: v, err: err})
 	return p, nil
+}
+
+// joinedOf is the object of key read with the principal, if it was (ok).
+func joinedOf[K comparable, V any](c *echo.Context, name string, key K) (v V, ok bool, err error) {
+	r, ok := c.Get(name).(*joinedValue[K, V])
+	if !ok || r.key != key {
+		return v, false, nil
+	}
+	return r.val, true, r.err
+}
+
+func (s *Server) tokenAndTagView(c *echo.Context, hash []byte) (*account.Principal, error) {
+	ctx := c.Request().Context()
+	return readJoined(c, ctxTagView, func() (tag.Code, error) { return tag.Parse(c.Param("code")) },
+		func() (*account.Principal, error) { return s.store.TokenPrincipal(ctx, hash, s.now()) },
+		func(code tag.Code) (*account.Principal, postgres.TagView, error) {
+			return s.store.TokenTagView(ctx, hash, s.now(), code)
+		})
+}
+
+func (s *Server) sessionAndDevicePage(c *echo.Context, hash []byte) (*account.Principal, error) {
+	ctx := c.Request().Context()
+	return readJoined(c, ctxDevicePage, func() (int64, error) { return idParam(c, "id") }, s.sessionAlone(ctx, hash),
+		func(id int64) (*account.Principal, postgres.DevicePage, error) {
+			return s.store.SessionDevicePage(ctx, hash, s.now(), s.cfg.SessionIdle, id)
+		})
+}
+
+func (s *Server) sessionAndDeviceByTag(c *echo.Context, hash []byte) (*account.Principal, error) {
+	ctx := c.Request().Context()
+	return readJoined(c, ctxDeviceByTag, func() (tag.Code, error) { return tag.Parse(c.Param("code")) }, s.sessionAlone(ctx, hash),
+		func(code tag.Code) (*account.Principal, postgres.TaggedDevice, error) {
+			return s.store.SessionDeviceByTag(ctx, hash, s.now(), s.cfg.SessionIdle, code)
+		})
+}
+
+func (s *Server) sessionAlone(ctx context.Context, hash []byte) func() (*account.Principal, error) {
+	return func() (*account.Principal, error) {
+		return s.store.SessionPrincipal(ctx, hash, s.now(), s.cfg.SessionIdle)
+	}
 }
 
 // joinedTagView is the view of code as read with the token, within the
 // scope, if it was (ok).
-func joinedTagView(c *echo.Context, code tag.Code, scope postgres.DonationScope) (tv postgres.TagView, ok bool, err error) {
-	r, ok := c.Get(ctxTagView).(*tagViewRead)
-	if !ok || r.code != code {
-		return postgres.TagView{}, false, nil
+func joinedTagView(c *echo.Context, code tag.Code, scope postgres.DonationScope) (postgres.TagView, bool, error) {
+	tv, ok, err := joinedOf[tag.Code, postgres.TagView](c, ctxTagView, code)
+	if ok && err == nil {
+		tv, err = tv.Within(scope)
 	}
-	if r.err != nil {
-		return postgres.TagView{}, true, r.err
-	}
-	tv, err = r.view.Within(scope)
-	return tv, true, err
-}
-
-// devicePageRead is a device page read with the session, before any
-// scope.
-type devicePageRead struct {
-	id   int64
-	page postgres.DevicePage
-	err  error
-}
-
-// sessionAndDevicePage reads the session and the page of the path's
-// device; a malformed id costs no read of a device (the handler refuses
-// it).
-func (s *Server) sessionAndDevicePage(c *echo.Context, hash []byte) (*account.Principal, error) {
-	ctx := c.Request().Context()
-	id, err := idParam(c, "id")
-	if err != nil {
-		return s.store.SessionPrincipal(ctx, hash, s.now(), s.cfg.SessionIdle)
-	}
-	p, dp, err := s.store.SessionDevicePage(ctx, hash, s.now(), s.cfg.SessionIdle, id)
-	if p == nil {
-		return nil, err
-	}
-	c.Set(ctxDevicePage, &devicePageRead{id: id, page: dp, err: err})
-	return p, nil
+	return tv, ok, err
 }
 
 // joinedDevicePage is the page of device id as read with the session,
 // within the scope, if it was (ok).
-func joinedDevicePage(c *echo.Context, id int64, scope postgres.DonationScope) (dp postgres.DevicePage, ok bool, err error) {
-	r, ok := c.Get(ctxDevicePage).(*devicePageRead)
-	if !ok || r.id != id {
-		return postgres.DevicePage{}, false, nil
+func joinedDevicePage(c *echo.Context, id int64, scope postgres.DonationScope) (postgres.DevicePage, bool, error) {
+	dp, ok, err := joinedOf[int64, postgres.DevicePage](c, ctxDevicePage, id)
+	if ok && err == nil {
+		dp, err = dp.Within(scope)
 	}
-	if r.err != nil {
-		return postgres.DevicePage{}, true, r.err
-	}
-	dp, err = r.page.Within(scope)
-	return dp, true, err
+	return dp, ok, err
 }
 
-// deviceByTagRead is a tag and its device read with the session, for
-// the handler to decide who may see what.
-type deviceByTagRead struct {
-	code   tag.Code
-	tagged postgres.TaggedDevice
-	err    error
-}
-
-// sessionAndDeviceByTag reads the session and the tag of the path's code
-// (a staff phone's scan); a malformed code costs no read of a tag.
-func (s *Server) sessionAndDeviceByTag(c *echo.Context, hash []byte) (*account.Principal, error) {
-	ctx := c.Request().Context()
-	code, err := tag.Parse(c.Param("code"))
-	if err != nil {
-		return s.store.SessionPrincipal(ctx, hash, s.now(), s.cfg.SessionIdle)
-	}
-	p, td, err := s.store.SessionDeviceByTag(ctx, hash, s.now(), s.cfg.SessionIdle, code)
-	if p == nil {
-		return nil, err
-	}
-	c.Set(ctxDeviceByTag, &deviceByTagRead{code: code, tagged: td, err: err})
-	return p, nil
-}
-
-// joinedDeviceByTag is what code leads to as read with the session, if it
-// was (ok).
-func joinedDeviceByTag(c *echo.Context, code tag.Code) (td postgres.TaggedDevice, ok bool, err error) {
-	r, ok := c.Get(ctxDeviceByTag).(*deviceByTagRead)
-	if !ok || r.code != code {
-		return postgres.TaggedDevice{}, false, nil
-	}
-	return r.tagged, true, r.err
+// joinedDeviceByTag is what code leads to as read with the session, for
+// the handler to decide who may see what, if it was (ok).
+func joinedDeviceByTag(c *echo.Context, code tag.Code) (postgres.TaggedDevice, bool, error) {
+	return joinedOf[tag.Code, postgres.TaggedDevice](c, ctxDeviceByTag, code)
 }
