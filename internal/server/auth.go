@@ -35,7 +35,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			hash := account.HashToken(plain)
 			var p *account.Principal
 			var err error
-			if read := s.joinedRead(c).token; read != nil {
+			if read := s.joinedFor(c).token; read != nil {
 				p, err = read(c, hash)
 			} else {
 				p, err = s.store.TokenPrincipal(ctx, hash, s.now())
@@ -55,7 +55,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			hash := account.HashToken(ck.Value)
 			var p *account.Principal
 			var err error
-			if read := s.joinedRead(c).session; read != nil {
+			if read := s.joinedFor(c).session; read != nil {
 				p, err = read(c, hash)
 			} else {
 				p, err = s.store.SessionPrincipal(ctx, hash, s.now(), s.cfg.SessionIdle)
@@ -73,9 +73,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// joinedRead are the reads of the request's route joined to the
+// joinedFor are the reads of the request's route joined to the
 // principal's (auth_joined.go), if any.
-func (s *Server) joinedRead(c *echo.Context) joinedReads {
+func (s *Server) joinedFor(c *echo.Context) joinedReads {
 	if c.Request().Method != http.MethodGet {
 		return joinedReads{}
 	}
