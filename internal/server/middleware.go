@@ -93,11 +93,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if status >= 400 {
 			level = slog.LevelWarn
 		}
-		log, first := s.log, slog.String("request_id", requestIDOf(c))
-		if l, ok := c.Get(ctxLogger).(*slog.Logger); ok {
-			log, first = l, slog.Attr{} // the id is among its attributes (an empty one is dropped)
-		}
-		log.LogAttrs(c.Request().Context(), level, "request", first,
+		// The id as its own attribute: the same line as logFor's logger
+		// writes, without making one for every request.
+		s.log.LogAttrs(c.Request().Context(), level, "request", slog.String("request_id", requestIDOf(c)),
 			slog.String("method", c.Request().Method),
 			slog.String("path", requestedPath(c)),
 			slog.String("route", route),
