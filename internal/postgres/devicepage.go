@@ -98,6 +98,12 @@ var (
 		` WHERE v.id = ? AND ` + donationScopeCond)
 )
 
+// DevicePageQuery is the statement DevicePage runs ($1: the device's id;
+// $2, $3 the scope's donor, $4, $5 its workshop, 0 for any), for the
+// lookup benchmark's floor, which runs the same SELECT in a bare handler
+// (docs/benchmarks.md).
+func DevicePageQuery() string { return devicePageQuery }
+
 // scanDeviceDetail scans deviceDetailColumns, then extra.
 func scanDeviceDetail(row interface{ Scan(...any) error }, extra ...any) (DeviceDetail, error) {
 	var (

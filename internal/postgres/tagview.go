@@ -10,6 +10,7 @@ import (
 	"github.com/berriz/berriz/internal/berriz"
 	"github.com/berriz/berriz/internal/tag"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // TagView is what a scanned tag leads to. Every scan of every phone and
@@ -46,18 +47,25 @@ const tagViewColumns = `t.code, t.batch_id, t.device_id, t.linked_at, t.created_
 const tagViewFrom = ` tags t LEFT JOIN devices v ON v.id = t.device_id LEFT JOIN donations d ON d.id = v.donation_id
 	LEFT JOIN organisations w ON w.id = d.workshop_org_id`
 
-// tagViewRow holds one row of tagViewColumns as scanned.
+// TagViewQuery is the statement TagView runs ($1: the tag's code),
+// exported for the lookup benchmark's floor, which runs the same SELECT
+// in a bare handler (docs/benchmarks.md).
+const TagViewQuery = `SELECT ` + tagViewColumns + ` FROM` + tagViewFrom + ` WHERE t.code = $1`
+
+// tagViewRow holds one row of tagViewColumns as scanned. Nullable
+// columns scan into pgtype's values, not pointers: pgx plans a pointer
+// to a pointer anew, with allocations, for every row of every query.
 type tagViewRow struct {
 	out                TagView
 	dd                 DeviceDetail
 	rawCode            string
-	vCreated, vUpdated *time.Time
-	stateSince         *time.Time
-	ram, battery       *int
-	screen             *float64
+	vCreated, vUpdated pgtype.Timestamptz
+	stateSince         pgtype.Timestamptz
+	ram, battery       pgtype.Int4
+	screen             pgtype.Float8
 	drives             []byte
-	linkedAt           *time.Time
-	deviceID           *int64
+	linkedAt           pgtype.Timestamptz
+	deviceID           pgtype.Int8
 	tagCreated         time.Time
 }
 
@@ -79,8 +87,8 @@ func (r *tagViewRow) dests() []any {
 func (db *DB) view(ctx context.Context, r *tagViewRow, code tag.Code) (TagView, error) {
 	out, dd := r.out, r.dd
 	t := &out.Tag
-	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(r.rawCode), r.tagCreated, r.linkedAt
-	if r.deviceID == nil {
+	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(r.rawCode), r.tagCreated, timePtr(r.linkedAt)
+	if !r.deviceID.Valid {
 		var kind string
 		if err := db.pool.QueryRow(ctx, `SELECT b.organisation_id, o.kind FROM tag_batches b
 			JOIN organisations o ON o.id = b.organisation_id WHERE b.id = $1`, t.BatchID).Scan(&t.OrgID, &kind); err != nil {
@@ -89,9 +97,12 @@ func (db *DB) view(ctx context.Context, r *tagViewRow, code tag.Code) (TagView, 
 		out.OwnerKind = account.OrgKind(kind)
 		return out, nil
 	}
-	t.DeviceID = r.deviceID
-	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = deref(r.vCreated), deref(r.vUpdated), deref(r.stateSince), r.rawCode
-	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct, dd.Specs.ScreenInches = r.ram, r.battery, r.screen
+	t.DeviceID = &r.deviceID.Int64
+	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = r.vCreated.Time, r.vUpdated.Time, r.stateSince.Time, r.rawCode
+	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct = intPtr(r.ram), intPtr(r.battery)
+	if r.screen.Valid {
+		dd.Specs.ScreenInches = &r.screen.Float64
+	}
 	if r.drives != nil {
 		if err := json.Unmarshal(r.drives, &dd.Specs.Drives); err != nil {
 			return TagView{}, fmt.Errorf("drives of tag %s: %w", code, err)
@@ -121,7 +132,7 @@ func (db *DB) TagView(ctx context.Context, code tag.Code, scope DonationScope) (
 	var r tagViewRow
 	// pgx directly, not database/sql: devicepage.go says why.
 	start := time.Now()
-	err := db.pool.QueryRow(ctx, `SELECT `+tagViewColumns+` FROM`+tagViewFrom+` WHERE t.code = $1`, string(code)).Scan(r.dests()...)
+	err := db.pool.QueryRow(ctx, TagViewQuery, string(code)).Scan(r.dests()...)
 	db.traced(ctx, "tag view", start, err)
 	if err != nil {
 		return TagView{}, fmt.Errorf("tag view %s: %w", code, notFound(err, "error.tag_unknown"))
@@ -160,11 +171,19 @@ func (db *DB) TokenTagView(ctx context.Context, hash []byte, now time.Time, code
 const tokenTagViewQuery = `SELECT ` + tokenColumnsK + `, ` + tagViewColumns + ` FROM` + tokenFromK + `,` + tagViewFrom + `
 	WHERE ` + tokenLiveK + ` AND t.code = $2`
 
-// deref is *p, or the zero value for nil (a NULL column).
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
+// timePtr is a nullable timestamp's time, nil for NULL.
+func timePtr(t pgtype.Timestamptz) *time.Time {
+	if !t.Valid {
+		return nil
 	}
-	return *p
+	return &t.Time
+}
+
+// intPtr is a nullable integer's value, nil for NULL.
+func intPtr(i pgtype.Int4) *int {
+	if !i.Valid {
+		return nil
+	}
+	v := int(i.Int32)
+	return &v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgtype"
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
@@ -106,18 +107,19 @@ const (
 	AND (k.user_id IS NULL OR ku.organisation_id = k.organisation_id)`
 )
 
-// tokenRow holds one row of tokenColumnsK as scanned.
+// tokenRow holds one row of tokenColumnsK as scanned (nullable columns
+// into pgtype's values, as tagViewRow's).
 type tokenRow struct {
 	p                   account.Principal
-	scope               string
-	lastUsed            *time.Time
-	userEmail, userName *string
-	orgAdmin            *bool
+	kind, scope         string
+	lastUsed            pgtype.Timestamptz
+	userEmail, userName pgtype.Text
+	orgAdmin            pgtype.Bool
 }
 
 func (r *tokenRow) dests() []any {
 	p := &r.p
-	return []any{&p.TokenID, &p.UserID, &p.OrgID, &p.OrgKind, &p.OrgName, &r.scope, &r.lastUsed, &r.userEmail, &r.userName, &r.orgAdmin}
+	return []any{&p.TokenID, &p.UserID, &p.OrgID, &r.kind, &p.OrgName, &r.scope, &r.lastUsed, &r.userEmail, &r.userName, &r.orgAdmin}
 }
 
 // TokenPrincipal returns who a bearer token acts for, or Unauthorized when
@@ -142,11 +144,12 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash []byte, now time.Time) (*
 // recorded at most once a touchEvery.
 func (db *DB) tokenPrincipal(ctx context.Context, r *tokenRow, now time.Time) (*account.Principal, error) {
 	p := &r.p
-	if r.userEmail != nil {
-		p.Email, p.Name, p.OrgAdmin = *r.userEmail, *r.userName, *r.orgAdmin
+	p.OrgKind = account.OrgKind(r.kind)
+	if r.userEmail.Valid {
+		p.Email, p.Name, p.OrgAdmin = r.userEmail.String, r.userName.String, r.orgAdmin.Bool
 	}
 	p.ReadOnly = r.scope != "write" || p.Role() == account.RoleObservatory
-	if r.lastUsed == nil || now.Sub(*r.lastUsed) > touchEvery {
+	if !r.lastUsed.Valid || now.Sub(r.lastUsed.Time) > touchEvery {
 		start := time.Now()
 		_, err := db.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now, p.TokenID)
 		db.traced(ctx, "touch token", start, err)

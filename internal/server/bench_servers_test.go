@@ -11,7 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime/pprof"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 
@@ -114,14 +114,81 @@ func startBenchServerOn(b *testing.B, dbURL string) (*servertest.Env, func()) {
 	}
 }
 
-// floorQuery is the one indexed SELECT a device lookup by tag code needs:
+// The floor answers three routes, each a bare handler running one SELECT
+// through pgx and answering its row as JSON, with nothing around it:
+//
+//   - /t/<code>: floorQuery, the narrowest SELECT that finds a device by
+//     its tag code (the tag, the device and its donation by their primary
+//     keys, six columns) — the floor of every run before 3 December 2026;
+//   - /v/<code>: postgres.TagViewQuery, the very SELECT the API lookup runs
+//     (without the bearer token's part, which is berriz's authentication),
+//     scanned into typed values and answered whole, as the API answers it;
+//   - /d/<id>?w=<workshop>: postgres.DevicePageQuery, the SELECT the
+//     device page runs, in the workshop's scope, its values (rows.Values)
+//     answered as a JSON array.
+//
+// Issue 4 compares its targets with "the same indexed SELECT through pgx
+// in a bare net/http handler": /v/ for the JSON lookup, /d/ for the page;
+// /t/ stays reported beside them (docs/benchmarks.md).
+
+// floorQuery is the narrowest SELECT a device lookup by tag code needs:
 // the tag by its primary key, the device and its donation by theirs.
 const floorQuery = `SELECT v.id, v.category, v.brand, v.model, v.state, coalesce(d.workshop_org_id, 0)
 	FROM tags t JOIN devices v ON v.id = t.device_id JOIN donations d ON d.id = v.donation_id WHERE t.code = $1`
 
+// floorTagView is one row of postgres.TagViewQuery, in its column order.
+type floorTagView struct {
+	Code           string          `json:"code"`
+	BatchID        int64           `json:"batch_id"`
+	DeviceID       *int64          `json:"device_id"`
+	LinkedAt       *time.Time      `json:"linked_at"`
+	TagCreated     time.Time       `json:"tag_created_at"`
+	ID             int64           `json:"id"`
+	DonationID     int64           `json:"donation_id"`
+	Line           int             `json:"line"`
+	Category       string          `json:"category"`
+	Brand          string          `json:"brand"`
+	Model          string          `json:"model"`
+	Serial         string          `json:"serial"`
+	Year           int             `json:"year"`
+	StorageDrives  int             `json:"storage_drives"`
+	WeightKg       float64         `json:"weight_kg"`
+	Notes          string          `json:"notes"`
+	State          string          `json:"state"`
+	Created        *time.Time      `json:"created_at"`
+	DonationTitle  string          `json:"donation_title"`
+	Workshop       int64           `json:"workshop_organisation_id"`
+	WorkshopName   string          `json:"workshop_name"`
+	Donor          int64           `json:"donor_organisation_id"`
+	CPU            string          `json:"cpu"`
+	RAMGB          *int            `json:"ram_gb"`
+	Screen         *float64        `json:"screen_inches"`
+	Battery        *int            `json:"battery_health_pct"`
+	OS             string          `json:"os"`
+	ConditionNotes string          `json:"condition_notes"`
+	Updated        *time.Time      `json:"updated_at"`
+	Version        int             `json:"version"`
+	Cycle          int             `json:"cycle"`
+	Grade          string          `json:"grade"`
+	GradeSuggested string          `json:"grade_suggested"`
+	GradeReason    string          `json:"grade_reason"`
+	Location       string          `json:"location"`
+	StateSince     *time.Time      `json:"state_since"`
+	RecyclingBatch int64           `json:"recycling_batch_id"`
+	Drives         json.RawMessage `json:"drives"`
+}
+
+func (v *floorTagView) dests() []any {
+	return []any{&v.Code, &v.BatchID, &v.DeviceID, &v.LinkedAt, &v.TagCreated, &v.ID, &v.DonationID, &v.Line, &v.Category,
+		&v.Brand, &v.Model, &v.Serial, &v.Year, &v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.Created,
+		&v.DonationTitle, &v.Workshop, &v.WorkshopName, &v.Donor, &v.CPU, &v.RAMGB, &v.Screen, &v.Battery, &v.OS,
+		&v.ConditionNotes, &v.Updated, &v.Version, &v.Cycle, &v.Grade, &v.GradeSuggested, &v.GradeReason, &v.Location,
+		&v.StateSince, &v.RecyclingBatch, &v.Drives}
+}
+
 // startFloor serves the floor: net/http, pgxpool (as many connections as
-// berriz's pool), no middleware, no framework, a small JSON answer.
-func startFloor(b *testing.B, dbURL string, conns int) (string, func()) {
+// berriz's pool), no middleware, no framework, JSON answers.
+func startFloor(b testing.TB, dbURL string, conns int) (string, func()) {
 	b.Helper()
 	pcfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -140,24 +207,62 @@ func startFloor(b *testing.B, dbURL string, conns int) (string, func()) {
 		State    string `json:"state"`
 		Workshop int64  `json:"workshop_organisation_id"`
 	}
+	answerRow := func(w http.ResponseWriter, err error, v any) {
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			http.Error(w, "unknown", http.StatusNotFound)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(v)
+		}
+	}
+	pageQuery := postgres.DevicePageQuery()
+	pageFloor := func(w http.ResponseWriter, r *http.Request, arg string) {
+		id, err1 := strconv.ParseInt(arg, 10, 64)
+		shop, err2 := strconv.ParseInt(r.URL.Query().Get("w"), 10, 64)
+		if err1 != nil || err2 != nil {
+			http.Error(w, "bad id", http.StatusNotFound)
+			return
+		}
+		var vals []any
+		rows, err := pool.Query(r.Context(), pageQuery, id, 0, 0, shop, shop)
+		if err == nil {
+			if rows.Next() {
+				vals, err = rows.Values()
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			if err == nil && vals == nil {
+				err = pgx.ErrNoRows
+			}
+		}
+		answerRow(w, err, vals)
+	}
+	// The route is the path's first three bytes: next to no routing, as
+	// the floor of earlier runs had none.
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		code, err := tag.Parse(strings.TrimPrefix(r.URL.Path, "/t/"))
-		if err != nil {
+		route, arg := r.URL.Path[:min(3, len(r.URL.Path))], r.URL.Path[min(3, len(r.URL.Path)):]
+		if route == "/d/" {
+			pageFloor(w, r, arg)
+			return
+		}
+		c, err := tag.Parse(arg)
+		if err != nil || (route != "/t/" && route != "/v/") {
 			http.Error(w, "bad code", http.StatusNotFound)
 			return
 		}
-		var a answer
-		err = pool.QueryRow(r.Context(), floorQuery, string(code)).Scan(&a.ID, &a.Category, &a.Brand, &a.Model, &a.State, &a.Workshop)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			http.Error(w, "unknown tag", http.StatusNotFound)
-			return
-		case err != nil:
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+		if route == "/v/" {
+			var v floorTagView
+			answerRow(w, pool.QueryRow(r.Context(), postgres.TagViewQuery, string(c)).Scan(v.dests()...), &v)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(a)
+		var a answer
+		err = pool.QueryRow(r.Context(), floorQuery, string(c)).Scan(&a.ID, &a.Category, &a.Brand, &a.Model, &a.State, &a.Workshop)
+		answerRow(w, err, a)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
