@@ -87,7 +87,7 @@ func (r *tagViewRow) dests() []any {
 func (db *DB) view(ctx context.Context, r *tagViewRow, code tag.Code) (TagView, error) {
 	out, dd := r.out, r.dd
 	t := &out.Tag
-	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(r.rawCode), r.tagCreated, timePtr(r.linkedAt)
+	t.Code, t.CreatedAt, t.LinkedAt = tag.Code(r.rawCode), r.tagCreated, nullable(r.linkedAt.Time, r.linkedAt.Valid)
 	if !r.deviceID.Valid {
 		var kind string
 		if err := db.pool.QueryRow(ctx, `SELECT b.organisation_id, o.kind FROM tag_batches b
@@ -97,12 +97,10 @@ func (db *DB) view(ctx context.Context, r *tagViewRow, code tag.Code) (TagView, 
 		out.OwnerKind = account.OrgKind(kind)
 		return out, nil
 	}
-	t.DeviceID = &r.deviceID.Int64
+	t.DeviceID = nullable(r.deviceID.Int64, true)
 	dd.CreatedAt, dd.UpdatedAt, dd.StateSince, dd.Tag = r.vCreated.Time, r.vUpdated.Time, r.stateSince.Time, r.rawCode
-	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct = intPtr(r.ram), intPtr(r.battery)
-	if r.screen.Valid {
-		dd.Specs.ScreenInches = &r.screen.Float64
-	}
+	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct = nullable(int(r.ram.Int32), r.ram.Valid), nullable(int(r.battery.Int32), r.battery.Valid)
+	dd.Specs.ScreenInches = nullable(r.screen.Float64, r.screen.Valid)
 	if r.drives != nil {
 		if err := json.Unmarshal(r.drives, &dd.Specs.Drives); err != nil {
 			return TagView{}, fmt.Errorf("drives of tag %s: %w", code, err)
@@ -171,19 +169,11 @@ func (db *DB) TokenTagView(ctx context.Context, hash []byte, now time.Time, code
 const tokenTagViewQuery = `SELECT ` + tokenColumnsK + `, ` + tagViewColumns + ` FROM` + tokenFromK + `,` + tagViewFrom + `
 	WHERE ` + tokenLiveK + ` AND t.code = $2`
 
-// timePtr is a nullable timestamp's time, nil for NULL.
-func timePtr(t pgtype.Timestamptz) *time.Time {
-	if !t.Valid {
+// nullable is a pointer to a copy of a nullable column's value (nothing
+// of the row it was scanned into), nil for NULL.
+func nullable[T any](v T, valid bool) *T {
+	if !valid {
 		return nil
 	}
-	return &t.Time
-}
-
-// intPtr is a nullable integer's value, nil for NULL.
-func intPtr(i pgtype.Int4) *int {
-	if !i.Valid {
-		return nil
-	}
-	v := int(i.Int32)
 	return &v
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/jackc/pgx/v5/pgtype"
 	"time"
 
 	"github.com/berriz/berriz/internal/account"
 	"github.com/berriz/berriz/internal/berriz"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 )
 

@@ -120,6 +120,20 @@ func (f *deviceAPIFixture) mustLink(t *testing.T, code tag.Code, deviceID int64)
 	}
 }
 
+// mustLinkWithSpecs links code to the first device and gives it specs
+// with two drives; it returns the specs.
+func (f *deviceAPIFixture) mustLinkWithSpecs(t *testing.T, code tag.Code) device.Specs {
+	t.Helper()
+	f.mustLink(t, code, f.devs[0].ID)
+	ram := 16
+	specs := device.Specs{CPU: "Intel Core i5-8350U", RAMGB: &ram, Drives: []device.Drive{
+		{Position: 1, Type: device.NVMe, CapacityGB: 256, Serial: "S4EV"}, {Position: 2, Type: device.HDD, CapacityGB: 500}}}
+	if err := f.env.DB.SetDeviceSpecs(context.Background(), f.devs[0].ID, postgres.DonationScope{}, specs); err != nil {
+		t.Fatal(err)
+	}
+	return specs
+}
+
 type lookupAnswer struct {
 	Tag struct {
 		Code     string     `json:"code"`
@@ -151,13 +165,7 @@ type lookupAnswer struct {
 func TestAPITagLookup(t *testing.T) {
 	f := mustDeviceAPIFixture(t, servertest.Options{})
 	linked, blank := f.shopCodes[0], f.shopCodes[1]
-	f.mustLink(t, linked, f.devs[0].ID)
-	ram := 16
-	specs := device.Specs{CPU: "Intel Core i5-8350U", RAMGB: &ram, Drives: []device.Drive{
-		{Position: 1, Type: device.NVMe, CapacityGB: 256, Serial: "S4EV"}, {Position: 2, Type: device.HDD, CapacityGB: 500}}}
-	if err := f.env.DB.SetDeviceSpecs(context.Background(), f.devs[0].ID, postgres.DonationScope{}, specs); err != nil {
-		t.Fatal(err)
-	}
+	f.mustLinkWithSpecs(t, linked)
 
 	forms := []string{linked.String(), linked.Compact(), strings.ToLower(linked.Compact()), strings.ToLower(linked.String())}
 	for i, who := range []struct{ name, token string }{{"workshop", f.tech}, {"workshop read token", f.techRead},

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/berriz/berriz/internal/device"
-	"github.com/berriz/berriz/internal/postgres"
 	"github.com/berriz/berriz/internal/server/servertest"
 )
 
@@ -24,13 +22,7 @@ import (
 func TestBenchFloors(t *testing.T) {
 	f := mustDeviceAPIFixture(t, servertest.Options{})
 	linked := f.shopCodes[0]
-	f.mustLink(t, linked, f.devs[0].ID)
-	ram := 16
-	specs := device.Specs{CPU: "Intel Core i5-8350U", RAMGB: &ram, Drives: []device.Drive{
-		{Position: 1, Type: device.NVMe, CapacityGB: 256, Serial: "S4EV"}, {Position: 2, Type: device.HDD, CapacityGB: 500}}}
-	if err := f.env.DB.SetDeviceSpecs(context.Background(), f.devs[0].ID, postgres.DonationScope{}, specs); err != nil {
-		t.Fatal(err)
-	}
+	specs := f.mustLinkWithSpecs(t, linked)
 	floor, stop := startFloor(t, f.env.Config.DatabaseURL, 2)
 	defer stop()
 	get := func(path string) (int, []byte) {
@@ -61,7 +53,7 @@ func TestBenchFloors(t *testing.T) {
 	}
 	d := api.Device
 	if v.Code != linked.Compact() || v.ID != d.ID || v.State != d.State || v.Workshop != d.WorkshopID || v.Donor != d.DonorID ||
-		v.CPU != specs.CPU || v.RAMGB == nil || d.Specs.RAMGB == nil || *v.RAMGB != *d.Specs.RAMGB ||
+		v.CPU != specs.CPU || !v.RAMGB.Valid || d.Specs.RAMGB == nil || int(v.RAMGB.Int32) != *d.Specs.RAMGB ||
 		len(drives) != 2 || len(d.Specs.Drives) != 2 || drives[1].Position != d.Specs.Drives[1].Position ||
 		string(drives[1].Type) != d.Specs.Drives[1].Type || drives[1].CapacityGB != d.Specs.Drives[1].CapacityGB {
 		t.Errorf("/v/ answers %s\nthe API %s", raw, body)

@@ -23,6 +23,7 @@ import (
 	"github.com/berriz/berriz/internal/tag"
 	"github.com/berriz/berriz/storage"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -136,46 +137,47 @@ func startBenchServerOn(b *testing.B, dbURL string) (*servertest.Env, func()) {
 const floorQuery = `SELECT v.id, v.category, v.brand, v.model, v.state, coalesce(d.workshop_org_id, 0)
 	FROM tags t JOIN devices v ON v.id = t.device_id JOIN donations d ON d.id = v.donation_id WHERE t.code = $1`
 
-// floorTagView is one row of postgres.TagViewQuery, in its column order.
+// floorTagView is one row of postgres.TagViewQuery, in its column order
+// (nullable columns into pgtype's values, as berriz scans them).
 type floorTagView struct {
-	Code           string          `json:"code"`
-	BatchID        int64           `json:"batch_id"`
-	DeviceID       *int64          `json:"device_id"`
-	LinkedAt       *time.Time      `json:"linked_at"`
-	TagCreated     time.Time       `json:"tag_created_at"`
-	ID             int64           `json:"id"`
-	DonationID     int64           `json:"donation_id"`
-	Line           int             `json:"line"`
-	Category       string          `json:"category"`
-	Brand          string          `json:"brand"`
-	Model          string          `json:"model"`
-	Serial         string          `json:"serial"`
-	Year           int             `json:"year"`
-	StorageDrives  int             `json:"storage_drives"`
-	WeightKg       float64         `json:"weight_kg"`
-	Notes          string          `json:"notes"`
-	State          string          `json:"state"`
-	Created        *time.Time      `json:"created_at"`
-	DonationTitle  string          `json:"donation_title"`
-	Workshop       int64           `json:"workshop_organisation_id"`
-	WorkshopName   string          `json:"workshop_name"`
-	Donor          int64           `json:"donor_organisation_id"`
-	CPU            string          `json:"cpu"`
-	RAMGB          *int            `json:"ram_gb"`
-	Screen         *float64        `json:"screen_inches"`
-	Battery        *int            `json:"battery_health_pct"`
-	OS             string          `json:"os"`
-	ConditionNotes string          `json:"condition_notes"`
-	Updated        *time.Time      `json:"updated_at"`
-	Version        int             `json:"version"`
-	Cycle          int             `json:"cycle"`
-	Grade          string          `json:"grade"`
-	GradeSuggested string          `json:"grade_suggested"`
-	GradeReason    string          `json:"grade_reason"`
-	Location       string          `json:"location"`
-	StateSince     *time.Time      `json:"state_since"`
-	RecyclingBatch int64           `json:"recycling_batch_id"`
-	Drives         json.RawMessage `json:"drives"`
+	Code           string             `json:"code"`
+	BatchID        int64              `json:"batch_id"`
+	DeviceID       pgtype.Int8        `json:"device_id"`
+	LinkedAt       pgtype.Timestamptz `json:"linked_at"`
+	TagCreated     time.Time          `json:"tag_created_at"`
+	ID             int64              `json:"id"`
+	DonationID     int64              `json:"donation_id"`
+	Line           int                `json:"line"`
+	Category       string             `json:"category"`
+	Brand          string             `json:"brand"`
+	Model          string             `json:"model"`
+	Serial         string             `json:"serial"`
+	Year           int                `json:"year"`
+	StorageDrives  int                `json:"storage_drives"`
+	WeightKg       float64            `json:"weight_kg"`
+	Notes          string             `json:"notes"`
+	State          string             `json:"state"`
+	Created        pgtype.Timestamptz `json:"created_at"`
+	DonationTitle  string             `json:"donation_title"`
+	Workshop       int64              `json:"workshop_organisation_id"`
+	WorkshopName   string             `json:"workshop_name"`
+	Donor          int64              `json:"donor_organisation_id"`
+	CPU            string             `json:"cpu"`
+	RAMGB          pgtype.Int4        `json:"ram_gb"`
+	Screen         pgtype.Float8      `json:"screen_inches"`
+	Battery        pgtype.Int4        `json:"battery_health_pct"`
+	OS             string             `json:"os"`
+	ConditionNotes string             `json:"condition_notes"`
+	Updated        pgtype.Timestamptz `json:"updated_at"`
+	Version        int                `json:"version"`
+	Cycle          int                `json:"cycle"`
+	Grade          string             `json:"grade"`
+	GradeSuggested string             `json:"grade_suggested"`
+	GradeReason    string             `json:"grade_reason"`
+	Location       string             `json:"location"`
+	StateSince     pgtype.Timestamptz `json:"state_since"`
+	RecyclingBatch int64              `json:"recycling_batch_id"`
+	Drives         json.RawMessage    `json:"drives"`
 }
 
 func (v *floorTagView) dests() []any {

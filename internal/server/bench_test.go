@@ -45,13 +45,13 @@ import (
 // operations per second in all: 50, fifty technicians scanning once a
 // second each, and 500) for its latency when the server keeps up: in a
 // closed loop, latency is only clients ÷ throughput. The targets take
-// turns in rounds (the three floors, page, json, scan, then again), so each
-// ratio compares phases seconds apart: the machine is shared and its load drifts. The ratios reported
-// are the medians of the rounds', to the narrow floor and to the target's
-// own. Issue 4's targets: at least half the own floor's throughput and p99
-// under 20 ms with 50 clients. The figures go to
-// docs/benchmarks.md; nothing here fails on a figure, only on an error (any
-// unexpected status).
+// turns in rounds (the three floors, page, json, scan, then again), so
+// each ratio compares phases seconds apart: the machine is shared and its
+// load drifts. The ratios reported are the medians of the rounds', to the
+// narrow floor and to the target's own. Issue 4's targets: at least half
+// the throughput of the target's own floor and p99 under 20 ms with 50
+// clients. The figures go to docs/benchmarks.md; nothing here fails on a
+// figure, only on an error (any unexpected status).
 //
 // Run it with -benchtime=1x (make bench): the phases have their own
 // durations, set by BERRIZ_BENCH_* variables (see benchSettings).
