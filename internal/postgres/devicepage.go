@@ -14,6 +14,7 @@ import (
 	"github.com/berriz/berriz/internal/device"
 	"github.com/berriz/berriz/internal/lifecycle"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // The device's reads on the hot path: the device page (what a technician's
@@ -107,16 +108,20 @@ func DevicePageQuery() string { return devicePageQuery }
 // scanDeviceDetail scans deviceDetailColumns, then extra.
 func scanDeviceDetail(row interface{ Scan(...any) error }, extra ...any) (DeviceDetail, error) {
 	var (
-		dd     DeviceDetail
-		drives []byte
+		dd           DeviceDetail
+		drives       []byte
+		ram, battery pgtype.Int4 // not pointers: tagViewRow says why
+		screen       pgtype.Float8
 	)
-	r, err := scanDeviceRow(row, append([]any{&dd.DonorOrgID, &dd.Specs.CPU, &dd.Specs.RAMGB, &dd.Specs.ScreenInches,
-		&dd.Specs.BatteryHealthPct, &dd.Specs.OS, &dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade,
+	r, err := scanDeviceRow(row, append([]any{&dd.DonorOrgID, &dd.Specs.CPU, &ram, &screen,
+		&battery, &dd.Specs.OS, &dd.Specs.ConditionNotes, &dd.UpdatedAt, &dd.Version, &dd.Cycle, &dd.Grade,
 		&dd.GradeSuggested, &dd.GradeReason, &dd.Location, &dd.StateSince, &dd.RecyclingBatchID, &drives}, extra...)...)
 	if err != nil {
 		return DeviceDetail{}, err
 	}
 	dd.DeviceRow = r
+	dd.Specs.RAMGB, dd.Specs.BatteryHealthPct = nullable(int(ram.Int32), ram.Valid), nullable(int(battery.Int32), battery.Valid)
+	dd.Specs.ScreenInches = nullable(screen.Float64, screen.Valid)
 	if drives != nil {
 		if err := json.Unmarshal(drives, &dd.Specs.Drives); err != nil {
 			return DeviceDetail{}, fmt.Errorf("drives: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/berriz/berriz/internal/lifecycle"
 	"github.com/berriz/berriz/internal/tag"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 )
 
@@ -86,17 +87,19 @@ func (db *DB) SessionDeviceByTag(ctx context.Context, hash []byte, now time.Time
 	return p, r.tagged(), nil
 }
 
-// taggedRow holds one row of deviceByTagColumns as scanned.
+// taggedRow holds one row of deviceByTagColumns as scanned (nullable
+// columns into pgtype's values: tagViewRow says why).
 type taggedRow struct {
-	out      TaggedDevice
-	raw      string
-	deviceID *int64
-	v        Device
+	out                TaggedDevice
+	raw                string
+	linkedID, deviceID pgtype.Int8
+	linkedAt           pgtype.Timestamptz
+	v                  Device
 }
 
 func (r *taggedRow) dests() []any {
 	t, v := &r.out.Tag, &r.v
-	return []any{&r.raw, &t.BatchID, &t.OrgID, &t.DeviceID, &t.LinkedAt, &t.CreatedAt, &r.deviceID,
+	return []any{&r.raw, &t.BatchID, &t.OrgID, &r.linkedID, &r.linkedAt, &t.CreatedAt, &r.deviceID,
 		&v.DonationID, &v.Line, &v.Category, &v.Brand, &v.Model, &v.Serial, &v.Year,
 		&v.StorageDrives, &v.WeightKg, &v.Notes, &v.State, &v.CreatedAt, &r.out.WorkshopOrgID}
 }
@@ -104,11 +107,12 @@ func (r *taggedRow) dests() []any {
 func (r *taggedRow) tagged() TaggedDevice {
 	out := r.out
 	out.Tag.Code = tag.Code(r.raw)
-	if r.deviceID == nil {
+	out.Tag.DeviceID, out.Tag.LinkedAt = nullable(r.linkedID.Int64, r.linkedID.Valid), nullable(r.linkedAt.Time, r.linkedAt.Valid)
+	if !r.deviceID.Valid {
 		return out
 	}
 	v := r.v
-	v.ID = *r.deviceID
+	v.ID = r.deviceID.Int64
 	out.Device = &v
 	return out
 }
