@@ -63,3 +63,40 @@ func firstDiff(a, b string) string {
 	from := max(0, i-80)
 	return "…" + a[from:min(len(a), i+80)] + "\n≠\n…" + b[from:min(len(b), i+80)]
 }
+
+// TestMemoizedPagesRenderOnce holds the load benchmark's bound
+// (page-memo) to what it claims: while set, an address is rendered once
+// and its bytes served again, to anyone; unset, every request renders.
+func TestMemoizedPagesRenderOnce(t *testing.T) {
+	env := servertest.MustStart(t, servertest.Options{})
+	anon := env.Anonymous(t)
+	defer server.SetMemoizedPages(env.Server, false)
+	get := func(path string) string {
+		t.Helper()
+		resp, body := anon.Get(path, "Accept-Language", "fr")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return body
+	}
+	before := server.MemoizedRenders(env.Server)
+	get("/about")
+	if n := server.MemoizedRenders(env.Server) - before; n != 0 {
+		t.Fatalf("%d renders counted while unset", n)
+	}
+	server.SetMemoizedPages(env.Server, true)
+	first := get("/about")
+	again := get("/about")
+	get("/login")
+	if n := server.MemoizedRenders(env.Server) - before; n != 2 {
+		t.Errorf("two addresses asked for three times: %d renders, want 2", n)
+	}
+	if again != first {
+		t.Errorf("the same address served other bytes:\n%s", firstDiff(again, first))
+	}
+	server.SetMemoizedPages(env.Server, false)
+	get("/about")
+	if n := server.MemoizedRenders(env.Server) - before; n != 2 {
+		t.Errorf("a render counted after unsetting: %d", n)
+	}
+}
