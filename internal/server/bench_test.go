@@ -44,7 +44,8 @@ import (
 //     served again (server.SetMemoizedPages), everything else paid as
 //     served — session and device read, authorization, CSRF token, ETag,
 //     gzip, headers, log. What the page would reach if rendering cost
-//     nothing: the best any template engine or page cache could do.
+//     nothing: the best any template engine or cache of rendered HTML
+//     could do.
 //
 // Each target is loaded in turn per round: in a closed loop (50 clients,
 // each asking again as soon as answered) for its capacity, then paced (the
