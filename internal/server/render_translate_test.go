@@ -66,7 +66,7 @@ func firstDiff(a, b string) string {
 
 // TestMemoizedPagesRenderOnce holds the load benchmark's bound
 // (page-memo) to what it claims: while set, an address is rendered once
-// and its bytes served again, to anyone; unset, every request renders.
+// and its bytes served again; unset, nothing is kept or counted.
 func TestMemoizedPagesRenderOnce(t *testing.T) {
 	env := servertest.MustStart(t, servertest.Options{})
 	anon := env.Anonymous(t)
