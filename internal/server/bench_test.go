@@ -101,6 +101,12 @@ func BenchmarkTagLookup(b *testing.B) {
 	htmlHeaders := func(c int) []string {
 		return []string{"Cookie", clients[c].cookie, "Accept", "text/html", "Accept-Encoding", "gzip", "Accept-Language", "fr"}
 	}
+	// devicePage is the page target's request, client c asking for d
+	// (page-memo's too, and its warm-up's).
+	devicePage := func(ctx context.Context, c int, d benchDevice) error {
+		_, err := loadtest.Get(ctx, hc, env.URL+"/devices/"+strconv.FormatInt(d.ID, 10), 200, htmlHeaders(c)...)
+		return err
+	}
 	targets := []benchTarget{
 		{"floor", func(ctx context.Context, c, n int) error {
 			_, err := loadtest.Get(ctx, hc, floorURL+"/t/"+pick(c, n).Code, 200, "Accept-Encoding", "gzip")
@@ -115,19 +121,13 @@ func BenchmarkTagLookup(b *testing.B) {
 				strconv.FormatInt(clients[c].shop, 10), 200, "Accept-Encoding", "gzip")
 			return err
 		}},
-		{"page", func(ctx context.Context, c, n int) error {
-			_, err := loadtest.Get(ctx, hc, env.URL+"/devices/"+strconv.FormatInt(pick(c, n).ID, 10), 200, htmlHeaders(c)...)
-			return err
-		}},
+		{"page", func(ctx context.Context, c, n int) error { return devicePage(ctx, c, pick(c, n)) }},
 		{"json", func(ctx context.Context, c, n int) error {
 			_, err := loadtest.Get(ctx, hc, env.URL+"/api/v1/tags/"+pick(c, n).Code, 200,
 				"Authorization", "Bearer "+clients[c].token, "Accept", "application/json", "Accept-Encoding", "gzip")
 			return err
 		}},
-		{"page-memo", func(ctx context.Context, c, n int) error {
-			_, err := loadtest.Get(ctx, hc, env.URL+"/devices/"+strconv.FormatInt(pick(c, n).ID, 10), 200, htmlHeaders(c)...)
-			return err
-		}},
+		{"page-memo", func(ctx context.Context, c, n int) error { return devicePage(ctx, c, pick(c, n)) }},
 		{"scan", func(ctx context.Context, c, n int) error {
 			d := pick(c, n)
 			loc, err := loadtest.Get(ctx, hc, env.URL+"/t/"+d.Code, 303, htmlHeaders(c)...)
@@ -155,8 +155,7 @@ func BenchmarkTagLookup(b *testing.B) {
 			}
 			seen[cl.shop] = true
 			for _, d := range cl.devices {
-				if _, err := loadtest.Get(context.Background(), hc, env.URL+"/devices/"+strconv.FormatInt(d.ID, 10), 200,
-					htmlHeaders(c)...); err != nil {
+				if err := devicePage(context.Background(), c, d); err != nil {
 					b.Fatal(err)
 				}
 			}
