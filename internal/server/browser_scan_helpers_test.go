@@ -35,14 +35,19 @@ func waitFor(t *testing.T, tab *browsertest.Tab, cond string) {
 // setOffline cuts the tab's network, or gives it back, as DevTools'
 // "Offline" does: navigator.onLine follows (with its online and offline
 // events) and every request fails meanwhile.
+//
+// The requests are cut before navigator.onLine says offline, and given back
+// before it says online: the page's "online" event sends its queue at once,
+// and a rule still in force then would fail that send and leave the queue
+// waiting for the page's next try, 30 s later.
 func setOffline(t *testing.T, tab *browsertest.Tab, offline bool) {
 	t.Helper()
+	setUnreachable(t, tab, offline)
 	tab.Run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, network.OverrideNetworkState, network.OverrideNetworkStateParams{
 			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1})
 		return err
 	}))
-	setUnreachable(t, tab, offline)
 }
 
 // setUnreachable makes every request of the tab fail, or succeed again,

@@ -120,16 +120,21 @@ func TestScanOfflineQueueInBrowser(t *testing.T) {
 	}
 
 	// The server out of reach while the browser believes it is online: the
-	// failed request leaves the scan queued, and the next scan sends both.
+	// failed requests leave both scans queued, in order.
 	setUnreachable(t, tab, true)
 	typeScan(t, tab, "/a/stop")
 	waitFor(t, tab, `document.querySelectorAll('#scan-recent li[data-state=queued]').length === 1`)
-	if n := queuedInBrowser(t, tab, tech.ID); n != 1 {
+	typeScan(t, tab, "/a/publish")
+	waitFor(t, tab, `document.querySelectorAll('#scan-recent li[data-state=queued]').length === 2`)
+	if n := queuedInBrowser(t, tab, tech.ID); n != 2 {
 		t.Fatalf("%d scans in the browser's queue", n)
 	}
+	// The server back and nothing more typed, no online event either: the
+	// page tries again by itself within seconds (1 s after a failed try,
+	// doubling up to 30 s) and sends both.
 	setUnreachable(t, tab, false)
-	typeScan(t, tab, "/a/publish")
-	waitFor(t, tab, `document.querySelectorAll('#scan-recent li[data-state=done]').length === 2 &&
+	waitFor(t, tab, `document.querySelectorAll('#scan-recent li[data-state=queued]').length === 0 &&
+		document.querySelectorAll('#scan-recent li[data-state=done]').length === 2 &&
 		document.getElementById('scan-action-text').textContent === 'Carte « Publier » active.'`)
 	if n := queuedInBrowser(t, tab, tech.ID); n != 0 {
 		t.Fatalf("%d scans still queued", n)

@@ -4,9 +4,11 @@
 // which applies each key once and answers what happened. While the network
 // is down (navigator.onLine false, or a request fails) scans wait in the
 // queue, shown as such; the queue is sent again when the browser is back
-// online, on page load, and every 30 s while something waits. Each line
-// then says what succeeded and what conflicted. Without this script the
-// form posts to /scan as usual.
+// online, on page load, with the next scan, and by itself while something
+// waits: 1 s after a failed try, then 2, 4, 8… up to every 30 s (a link
+// coming back often fails its first request). Each line then says what
+// succeeded and what conflicted. Without this script the form posts to
+// /scan as usual.
 (function () {
   'use strict';
   var form = document.getElementById('scan-form'), field = document.getElementById('f-code');
@@ -17,7 +19,7 @@
   var banner = document.getElementById('scan-action'), bannerText = document.getElementById('scan-action-text');
   var help = document.getElementById('scan-action-help'), last = document.getElementById('scan-last');
   var empty = document.getElementById('scan-recent-empty'), stop = document.getElementById('scan-stop-form');
-  var db = null, busy = false, again = false, timer = 0, lines = {}, live = {}, lastCard = '', sent;
+  var db = null, busy = false, again = false, timer = 0, retry = 1000, lines = {}, live = {}, lastCard = '', sent;
 
   function req(r) {
     return new Promise(function (ok, ko) { r.onsuccess = function () { ok(r.result); }; r.onerror = function () { ko(r.error); }; });
@@ -128,8 +130,12 @@
         if (!all) {
           items.forEach(function (it) { if (!lines[it.key] || lines[it.key].getAttribute('data-state') === 'queued') show(it, 'queued', d.queued); });
           if (net.textContent !== d.signin) status(d.offline);
-          timer = setTimeout(flush, 30000);
-        } else if (replay) {
+          timer = setTimeout(flush, retry);
+          retry = Math.min(retry * 2, 30000);
+          return;
+        }
+        retry = 1000;
+        if (replay) {
           status(d.sent.replace('{done}', sent.done).replace('{conflicts}', sent.conflicts));
         } else if (net.textContent === d.offline || net.textContent === d.sending) {
           status('');
@@ -168,7 +174,7 @@
     e.preventDefault();
     scan('/a/stop');
   });
-  window.addEventListener('online', flush);
+  window.addEventListener('online', function () { retry = 1000; flush(); });
   window.addEventListener('offline', function () { status(d.offline); });
 
   var open = indexedDB.open('berriz-scan-' + d.user, 1);
