@@ -19,7 +19,10 @@
   var banner = document.getElementById('scan-action'), bannerText = document.getElementById('scan-action-text');
   var help = document.getElementById('scan-action-help'), last = document.getElementById('scan-last');
   var empty = document.getElementById('scan-recent-empty'), stop = document.getElementById('scan-stop-form');
-  var db = null, busy = false, again = false, timer = 0, retry = 1000, lines = {}, live = {}, lastCard = '', sent;
+  // A failed send is tried again after firstRetry ms, twice that after each
+  // failure since, at most every maxRetry ms.
+  var firstRetry = 1000, maxRetry = 30000;
+  var db = null, busy = false, again = false, timer = 0, retry = firstRetry, lines = {}, live = {}, lastCard = '', sent;
 
   function req(r) {
     return new Promise(function (ok, ko) { r.onsuccess = function () { ok(r.result); }; r.onerror = function () { ko(r.error); }; });
@@ -131,10 +134,10 @@
           items.forEach(function (it) { if (!lines[it.key] || lines[it.key].getAttribute('data-state') === 'queued') show(it, 'queued', d.queued); });
           if (net.textContent !== d.signin) status(d.offline);
           timer = setTimeout(flush, retry);
-          retry = Math.min(retry * 2, 30000);
+          retry = Math.min(retry * 2, maxRetry);
           return;
         }
-        retry = 1000;
+        retry = firstRetry;
         if (replay) {
           status(d.sent.replace('{done}', sent.done).replace('{conflicts}', sent.conflicts));
         } else if (net.textContent === d.offline || net.textContent === d.sending) {
@@ -174,7 +177,7 @@
     e.preventDefault();
     scan('/a/stop');
   });
-  window.addEventListener('online', function () { retry = 1000; flush(); });
+  window.addEventListener('online', function () { retry = firstRetry; flush(); });
   window.addEventListener('offline', function () { status(d.offline); });
 
   var open = indexedDB.open('berriz-scan-' + d.user, 1);
