@@ -5,10 +5,9 @@
 // is down (navigator.onLine false, or a request fails) scans wait in the
 // queue, shown as such; the queue is sent again when the browser is back
 // online, on page load, with the next scan, and by itself while something
-// waits: 1 s after a failed try, then 2, 4, 8… up to every 30 s (a link
-// coming back often fails its first request). Each line then says what
-// succeeded and what conflicted. Without this script the form posts to
-// /scan as usual.
+// waits (see firstRetry: a link coming back often fails its first request).
+// Each line then says what succeeded and what conflicted. Without this
+// script the form posts to /scan as usual.
 (function () {
   'use strict';
   var form = document.getElementById('scan-form'), field = document.getElementById('f-code');
