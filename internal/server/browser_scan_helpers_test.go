@@ -39,7 +39,7 @@ func waitFor(t *testing.T, tab *browsertest.Tab, cond string) {
 // The requests are cut before navigator.onLine says offline, and given back
 // before it says online: the page's "online" event sends its queue at once,
 // and a rule still in force then would fail that send and leave the queue
-// waiting for the page's next try, 30 s later.
+// waiting for the page's next try (1 s later, then longer).
 func setOffline(t *testing.T, tab *browsertest.Tab, offline bool) {
 	t.Helper()
 	setUnreachable(t, tab, offline)
